@@ -356,3 +356,38 @@ class CRMFields(BaseModel):
     response_due_at: datetime | None = None
     follow_up_outcome: str | None = None
     referral_source: str | None = None
+
+
+class PatientRecord(BaseModel):
+    """A patient as the CRM knows them (identity and contact only)."""
+
+    patient_key: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: date | None = None
+    phone: str | None = None  # E.164
+    email: str | None = None
+    portal_account: str | None = None
+
+
+class StaffTask(BaseModel):
+    """A follow-up for staff, keyed by (intake_id, kind) so retries never duplicate."""
+
+    intake_id: str
+    kind: str
+    queue: Queue
+    owner: str | None = None
+    status: str = "open"
+    due_at: datetime | None = None
+    summary: str = ""  # administrative summary; no message text
+
+
+class OutboundMessage(BaseModel):
+    """An approved administrative message waiting in the CRM's outbox."""
+
+    intake_id: str
+    template_id: str
+    template_version: str
+    channel: str
+    text: str
+    status: str = "queued"  # queued | sent | failed | cancelled
