@@ -248,6 +248,18 @@ class IntakeStore:
                 raise UnknownIntake(intake_id)
             return row.body
 
+    def ingested_since(self, since: datetime | None) -> list[tuple[str, datetime]]:
+        with session_scope(self.engine) as session:
+            query = select(RawRequestRow.intake_id, RawRequestRow.ingested_at)
+            if since is not None:
+                query = query.where(RawRequestRow.ingested_at >= since)
+            return [(i, at) for i, at in session.execute(query)]
+
+    def source_id(self, intake_id: str) -> str:
+        with session_scope(self.engine) as session:
+            row = session.get(RawRequestRow, intake_id)
+            return row.source_id if row else "-"
+
     def intake_ids(self, batch_id: str | None = None) -> list[str]:
         with session_scope(self.engine) as session:
             query = select(RawRequestRow.intake_id).order_by(
@@ -386,6 +398,104 @@ class IntakeStore:
                 row.status = status
                 if text is not None:
                     row.text = text
+
+    # -- reviews ------------------------------------------------------------------
+
+    def open_review(
+        self, intake_id: str, review_key: str, kind: str, queue: str,
+        due_at: datetime | None, summary: dict[str, Any],
+        flow_run_id: str | None = None,
+    ) -> None:
+        """Record that a pause point waits for staff (once per review key)."""
+        with session_scope(self.engine) as session:
+            row = session.scalar(
+                select(PendingReviewRow).where(
+                    PendingReviewRow.intake_id == intake_id,
+                    PendingReviewRow.review_key == review_key,
+                )
+            )
+            if row is None:
+                row = PendingReviewRow(
+                    intake_id=intake_id, review_key=review_key, kind=kind,
+                    opened_at=utcnow(),
+                )
+                session.add(row)
+            row.queue = queue
+            row.due_at = due_at
+            row.summary = summary
+            row.flow_run_id = flow_run_id or row.flow_run_id
+
+    def open_reviews(self, intake_id: str | None = None) -> list[PendingReviewRow]:
+        """Reviews still waiting, oldest first."""
+        with session_scope(self.engine) as session:
+            query = (
+                select(PendingReviewRow)
+                .where(PendingReviewRow.closed_at.is_(None))
+                .order_by(PendingReviewRow.opened_at, PendingReviewRow.id)
+            )
+            if intake_id:
+                query = query.where(PendingReviewRow.intake_id == intake_id)
+            return list(session.scalars(query))
+
+    def pending_review(self, review_id: int) -> PendingReviewRow | None:
+        with session_scope(self.engine) as session:
+            return session.get(PendingReviewRow, review_id)
+
+    def decision(self, intake_id: str, review_key: str) -> ReviewRow | None:
+        with session_scope(self.engine) as session:
+            return session.scalar(
+                select(ReviewRow).where(
+                    ReviewRow.intake_id == intake_id,
+                    ReviewRow.review_key == review_key,
+                )
+            )
+
+    def decisions(self, since: datetime | None = None) -> list[ReviewRow]:
+        with session_scope(self.engine) as session:
+            query = select(ReviewRow).order_by(ReviewRow.decided_at)
+            if since is not None:
+                query = query.where(ReviewRow.decided_at >= since)
+            return list(session.scalars(query))
+
+    def record_decision(
+        self, intake_id: str, review_key: str, kind: str, decision: str,
+        reviewer: str, proposed: dict[str, Any], final: dict[str, Any],
+        edited_text: str | None = None, note: str | None = None,
+        flow_run_id: str | None = None,
+    ) -> bool:
+        """Store a staff decision and close its pending review.
+
+        Returns False when this review already has a decision (the first stands).
+        """
+        with session_scope(self.engine) as session:
+            existing = session.scalar(
+                select(ReviewRow).where(
+                    ReviewRow.intake_id == intake_id,
+                    ReviewRow.review_key == review_key,
+                )
+            )
+            if existing is not None:
+                return False
+            session.add(
+                ReviewRow(
+                    intake_id=intake_id, review_key=review_key, kind=kind,
+                    decision=decision, reviewer=reviewer, decided_at=utcnow(),
+                    proposed=proposed, final=final, edited_text=edited_text,
+                    note=note, overridden=proposed != final,
+                    flow_run_id=flow_run_id,
+                )
+            )
+            pending = session.scalar(
+                select(PendingReviewRow).where(
+                    PendingReviewRow.intake_id == intake_id,
+                    PendingReviewRow.review_key == review_key,
+                )
+            )
+            if pending is not None:
+                pending.closed_at = utcnow()
+        self.audit(reviewer, f"review_{kind}_{decision}", intake_id,
+                   review_key=review_key, overridden=proposed != final)
+        return True
 
     # -- audit ----------------------------------------------------------------------
 

@@ -1,0 +1,194 @@
+"""Capture step: contact details, names and insurance notes found in free text."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+DEFAULT_REGION = "US"
+MAX_PHONES = 10
+MAX_EMAILS = 10
+
+# North American numbers as people write them: (312) 555-0117, 312.555.0117,
+# +1 312 555 0117, 3125550117. Area code and exchange start with 2-9, so
+# account numbers starting with 0 or 1 do not match.
+_NANP_RE = re.compile(
+    r"(?<![\w+])(?:\+?1[ \t.\-]{0,2})?(?:\(\s{0,2}[2-9]\d\d\s{0,2}\)|[2-9]\d\d)"
+    r"[ \t.\-]{0,3}[2-9]\d\d[ \t.\-]{0,3}\d{4}(?![\d\-])"
+)
+# Other countries only with an explicit +: +44 20 7946 0958.
+_INTERNATIONAL_RE = re.compile(r"(?<![\w+])\+[2-9]\d{0,2}(?:[ \t.\-()]{0,2}\d){6,13}(?!\d)")
+# A number right after one of these words is not a way to reach the sender.
+_NOT_A_PHONE_RE = re.compile(
+    r"(?:fax|account|acct|member|policy|claim|npi|mrn|id|group|invoice|order|"
+    r"ref|reference|#)\W{0,6}(?:(?:no|number|num|is)\W{0,4})?$",
+    re.IGNORECASE,
+)
+
+_EMAIL_RE = re.compile(
+    r"(?<![\w.+%-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{0,63})@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.){1,8}[A-Za-z]{2,24}(?![\w\-])"
+)
+
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
+    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9",
+}  # fmt: skip
+# Seven or more spoken digits in a row ("seven seven three, five five five,
+# oh one six seven"); each repetition eats one word, so this stays linear.
+_SPOKEN_DIGITS_RE = re.compile(
+    r"\b(?:(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine)"
+    r"(?:[\s,.\-]{1,3}|$)){7,15}",
+    re.IGNORECASE,
+)
+
+_INSURANCE_LINE_RE = re.compile(
+    r"^[\s>*\-]{0,6}(?:insurance(?:\s+(?:carrier|provider|plan|company|info))?|"
+    r"health\s+plan|ins\.|seguro(?:\s+m[eé]dico)?|aseguranza|"
+    r"aseguradora)\s{0,3}[:\-\u2013]\s{0,3}(\S.{0,300})$",
+    re.IGNORECASE,
+)
+
+_NAME_WORD = r"[A-Z\u00C0-\u00DE][A-Za-z\u00C0-\u024F'\u2019\-]{0,30}"
+_NAME_RE = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}}")
+_NAME_LEAD_RE = re.compile(
+    r"^(?:(?:hi|hello|hey|hola|yes|yeah|yep|sure|ok|okay|so|um+|uh+|er|"
+    r"it'?s|it\s+is|this\s+is|my\s+name\s+is|my\s+name'?s|name'?s|"
+    r"i'?m|i\s+am|me\s+llamo|mi\s+nombre\s+es|soy|es|sí|si)\b[\s,.:\-]*)+",
+    re.IGNORECASE,
+)
+_INTRO_RE = re.compile(
+    rf"(?i:\b(?:this\s+is|my\s+name\s+is|my\s+name'?s|me\s+llamo|"
+    rf"mi\s+nombre\s+es)\s+(?:(?:uh+|um+|er)[\s,.]+)?)({_NAME_WORD}(?:[ \t]+"
+    rf"{_NAME_WORD}){{1,2}})"
+)
+_NOT_NAMES = frozenset(
+    {
+        "i", "im", "dr", "doctor", "mr", "mrs", "ms", "miss", "the", "hi",
+        "hello", "hola", "my", "yes", "no", "ok", "okay", "thanks", "thank",
+        "please", "patient", "caller", "staff", "maple", "grove", "family",
+        "medicine", "dear", "good", "buenos", "buenas", "gracias", "sorry",
+        "nurse", "bot", "visitor", "insurance", "date", "birth", "dob",
+    }
+)  # fmt: skip
+
+
+def _possible_e164(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    # "Possible" rather than "valid": fictional 555 numbers must still count.
+    if not phonenumbers.is_possible_number(number):
+        return None
+    if number.country_code == 1:
+        national = str(number.national_number)
+        if len(national) != 10 or national[0] in "01" or national[3] in "01":
+            return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_phone(value: str) -> str | None:
+    """E.164 form of one phone value (a form field or caller id), if possible."""
+    value = value.strip()[:40]
+    if not value or sum(ch.isdigit() for ch in value) < 7:
+        return None
+    return _possible_e164(value)
+
+
+def spoken_digits_to_numerals(text: str) -> str:
+    """Turn runs of spoken digits into numerals so phone numbers can be found."""
+
+    def numerals(match: re.Match[str]) -> str:
+        words = re.findall(r"[A-Za-z]+", match.group(0))
+        return "".join(_DIGIT_WORDS[w.lower()] for w in words) + " "
+
+    return _SPOKEN_DIGITS_RE.sub(numerals, text)
+
+
+def find_phones(text: str, limit: int = MAX_PHONES) -> list[str]:
+    """E.164 phone numbers written in free text, in order, without duplicates.
+
+    Numbers right after "fax", "account", "member id" and similar words are
+    skipped: they do not reach the sender.
+    """
+    found: list[str] = []
+    matches = list(_NANP_RE.finditer(text)) + list(_INTERNATIONAL_RE.finditer(text))
+    matches.sort(key=lambda m: m.start())
+    for match in matches:
+        before = text[max(0, match.start() - 24) : match.start()]
+        if _NOT_A_PHONE_RE.search(before):
+            continue
+        number = _possible_e164(match.group(0))
+        if number and number not in found:
+            found.append(number)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def normalize_email(value: str) -> str | None:
+    match = _EMAIL_RE.search(value.strip()[:320])
+    return match.group(0).lower() if match else None
+
+
+def find_emails(text: str, limit: int = MAX_EMAILS) -> list[str]:
+    found: list[str] = []
+    for match in _EMAIL_RE.finditer(text):
+        address = match.group(0).lower().rstrip(".")
+        if address not in found:
+            found.append(address)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def find_insurance_line(text: str) -> str | None:
+    """The value of an "Insurance: ..." (or "Seguro: ...") line, if any."""
+    for line in text.split("\n", 2_000)[:2_000]:
+        if len(line) > 400:
+            continue
+        match = _INSURANCE_LINE_RE.match(line)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def _plausible_name(candidate: str) -> str | None:
+    words = candidate.split()
+    while words and words[-1].lower().strip("'\u2019") in _NOT_NAMES:
+        words.pop()
+    if len(words) < 2 or words[0].lower().strip(".") in _NOT_NAMES:
+        return None
+    if any(w.lower() in _NOT_NAMES for w in words):
+        return None
+    return " ".join(words)
+
+
+def name_from_answer(answer: str) -> str | None:
+    """A person's name at the start of an answer to "what is your name?"."""
+    head = _NAME_LEAD_RE.sub("", answer.strip()[:200], count=1)
+    match = _NAME_RE.match(head)
+    return _plausible_name(match.group(0)) if match else None
+
+
+def name_from_introduction(text: str) -> str | None:
+    """A self-introduction: "this is Ana Diaz", "my name is ...", "me llamo ..."."""
+    for index, match in enumerate(_INTRO_RE.finditer(text)):
+        if index >= 20:
+            break
+        name = _plausible_name(match.group(1))
+        if name:
+            return name
+    return None
+
+
+def split_name(full: str) -> tuple[str | None, str | None]:
+    parts = full.split()
+    if not parts:
+        return None, None
+    if len(parts) == 1:
+        return parts[0], None
+    return " ".join(parts[:-1]), parts[-1]
