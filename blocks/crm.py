@@ -357,6 +357,13 @@ class SqlCRM(CRMConnector):
             rows = session.scalars(select(CRMIntake).order_by(CRMIntake.received_at))
             return [_intake_model(row).model_dump(mode="json") for row in rows]
 
+    @_guarded("patient export")
+    def export_patients(self) -> list[dict[str, Any]]:
+        """Every patient's identity and contact fields, as plain dicts (for checks)."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(CRMPatient).order_by(CRMPatient.patient_key))
+            return [_patient_model(row).model_dump(mode="json") for row in rows]
+
     @_guarded("status history read")
     def status_history(self) -> list[dict[str, Any]]:
         with Session(self.engine) as session:

@@ -104,16 +104,16 @@ def run(
 
 
 def _run_and_report(intake_ids: list[str], local: bool, wait: float) -> None:
-    from intake.prefect_env import ensure_runner, ensure_server
+    from intake.prefect_env import ensure_server, stand_up
 
-    ensure_server()
     if local:
         from flows.intake import intake_request
 
+        ensure_server()
         for intake_id in intake_ids:
             intake_request(intake_id, return_state=True)
     else:
-        ensure_runner()
+        stand_up()
         _submit_and_wait(intake_ids, wait)
     _print_table(intake_ids)
 
@@ -198,12 +198,12 @@ def demo(
     _prefect_ready()
     from intake import runtime
     from intake.ingest import ingest_files
-    from intake.prefect_env import ensure_server
+    from intake.prefect_env import stand_up
 
     started = time.monotonic()
-    url = ensure_server()
-    typer.echo(f"Prefect server ready at {url.removesuffix('/api')} "
-               f"({time.monotonic() - started:.0f} s)")
+    url = stand_up()
+    typer.echo(f"Prefect server, deployments and worker ready at "
+               f"{url.removesuffix('/api')} ({time.monotonic() - started:.0f} s)")
     result = ingest_files(runtime.store(), [inbox])
     typer.echo(f"Sample inbox: {len(result.intake_ids)} requests")
     _run_and_report(result.intake_ids, local=False, wait=150)
@@ -230,6 +230,17 @@ def serve(
     from flows.deployments import runner_deployments
 
     prefect_serve(*runner_deployments(), limit=limit, print_starting_message=False)
+
+
+@app.command()
+def up() -> None:
+    """Stand up everything locally: server, work pool, deployments, worker."""
+    _prefect_ready()
+    from intake.prefect_env import stand_up
+
+    url = stand_up()
+    typer.echo(f"Prefect server {url.removesuffix('/api')} with work pool "
+               "'intake-pool', deployments from prefect.yaml and a process worker")
 
 
 @server_app.command("start")

@@ -174,6 +174,79 @@ def ensure_server(port: int = DEFAULT_PORT, timeout: float = 120.0) -> str:
     )
 
 
+WORK_POOL = "intake-pool"
+
+
+def ensure_work_pool(name: str = WORK_POOL) -> None:
+    """Create the process work pool unless it exists."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+        except ObjectAlreadyExists:
+            pass
+
+
+def ensure_deployments(port: int = DEFAULT_PORT, force: bool = False) -> None:
+    """Register prefect.yaml's deployments (again only when prefect.yaml changed)."""
+    import hashlib
+
+    spec = (PROJECT_ROOT / "prefect.yaml").read_bytes()
+    stamp = prefect_home() / "deployed.sha256"
+    digest = hashlib.sha256(spec).hexdigest()
+    if not force and stamp.exists() and stamp.read_text() == digest and \
+            _deployment_exists("intake-request/live"):
+        return
+    env = {**os.environ, **prefect_environment(port),
+           "INTAKE_PROJECT_DIR": str(PROJECT_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    if result.returncode != 0:
+        log = prefect_home() / "deploy.log"
+        log.write_text(result.stdout + result.stderr)
+        raise RuntimeError(f"prefect deploy failed; see {log}")
+    stamp.write_text(digest)
+
+
+def _deployment_exists(name: str) -> bool:
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return False
+    return True
+
+
+def ensure_worker(port: int = DEFAULT_PORT, limit: int = 4) -> int:
+    """Start a process worker on the product's work pool, if none is running."""
+    pid = running_pid("worker")
+    if pid is not None:
+        return pid
+    return start_background(
+        "worker",
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL,
+         "--type", "process", "--limit", str(limit)],
+        {**prefect_environment(port), "INTAKE_PROJECT_DIR": str(PROJECT_ROOT)},
+    )
+
+
+def stand_up(port: int = DEFAULT_PORT) -> str:
+    """Server, work pool, deployments and a worker: everything a practice runs."""
+    url = ensure_server(port)
+    ensure_work_pool()
+    ensure_deployments(port)
+    ensure_worker(port)
+    return url
+
+
 def ensure_runner(port: int = DEFAULT_PORT) -> int:
     """Start the runner that serves the product's deployments, if not running."""
     pid = running_pid("runner")

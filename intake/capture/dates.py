@@ -45,10 +45,29 @@ _ORDINAL_OTHER: dict[str, int] = {
     "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17,
     "eighteenth": 18, "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
 }  # fmt: skip
+# Spanish numbers add up from the largest part down ("mil novecientos ochenta
+# y seis" = 1000 + 900 + 80 + 6). "un"/"una" are left out: they are mostly
+# articles ("una cita").
+_ES_NUMBERS: dict[str, int] = {
+    "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
+    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
+    "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16,
+    "dieciséis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19,
+    "veinte": 20, "veintiuno": 21, "veintiún": 21, "veintidos": 22,
+    "veintidós": 22, "veintitres": 23, "veintitrés": 23, "veinticuatro": 24,
+    "veinticinco": 25, "veintiseis": 26, "veintiséis": 26, "veintisiete": 27,
+    "veintiocho": 28, "veintinueve": 29, "treinta": 30, "cuarenta": 40,
+    "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80,
+    "noventa": 90, "cien": 100, "ciento": 100, "doscientos": 200,
+    "trescientos": 300, "cuatrocientos": 400, "quinientos": 500,
+    "seiscientos": 600, "setecientos": 700, "ochocientos": 800,
+    "novecientos": 900, "mil": 1000, "primero": 1, "primer": 1,
+}  # fmt: skip
 _NUMBER_WORDS = (
     set(_UNITS) | set(_TEENS) | set(_TENS) | set(_ORDINAL_UNITS)
-    | set(_ORDINAL_OTHER) | {"thousand", "hundred"}
+    | set(_ORDINAL_OTHER) | {"thousand", "hundred"} | set(_ES_NUMBERS)
 )  # fmt: skip
+_JOINERS = frozenset({"and", "y"})
 
 # Words that may sit inside a date without ending it.
 _FILLERS = frozenset(
@@ -64,7 +83,7 @@ _DOB_KEYWORD_RE = re.compile(
     r"\b(?:d\.?\s?o\.?\s?b\b\.?|date\s+of\s+birth|birth\s*date|birthday|"
     r"born(?:\s+on)?|b\.?day|"
     r"(?P<es>fecha\s+de\s+nacimiento|fecha\s+de\s+nac\b\.?|f\.?\s?nac\b\.?|"
-    r"naci[oó]|nacid[oa]|cumplea[nñ]os))",
+    r"nac[ií][oó]?\b|nacid[oa]|cumplea[nñ]os))",
     re.IGNORECASE,
 )
 _DOB_WINDOW = 90
@@ -91,9 +110,53 @@ class _Month:
 _Item = _Num | _Month | str  # str: a separator ("," "/" ...) or "STOP"
 
 
-def _spoken_group(words: list[str]) -> list[_Num]:
+def _magnitude(value: int) -> int:
+    if value >= 1000:
+        return 3
+    if value >= 100:
+        return 2
+    return 1 if value >= 30 or value in (20, 30) else 0
+
+
+def _spanish_group(words: list[str]) -> list[_Num]:
+    """Numbers in a run of Spanish number words: "cinco" -> [5],
+    "mil novecientos ochenta y seis" -> [1986], "cinco cinco" -> [5, 5]."""
+    out: list[_Num] = []
+    total = current = 0
+    previous: int | None = None
+    for word in words:
+        if word in _JOINERS:
+            continue
+        value = _ES_NUMBERS.get(word)
+        if value is None:
+            continue
+        if value == 1000:
+            total += max(current, 1) * 1000
+            current = 0
+            previous = 3
+            continue
+        magnitude = _magnitude(value)
+        if previous is not None and magnitude >= previous and previous != 3:
+            number = total + current
+            out.append(_Num(number, 0, spoken_year=number >= 1000))
+            total = current = 0
+        current += value
+        previous = magnitude
+    if previous is not None:
+        number = total + current
+        out.append(_Num(number, 0, spoken_year=number >= 1000))
+    return out
+
+
+def _spoken_group(words: list[str], max_year: int) -> list[_Num]:
     """Numbers in a run of number words: "twenty second" -> [22nd],
-    "nineteen ninety" -> [1990], "nine nine forty nine" -> [9, 9, 49]."""
+    "nineteen ninety" -> [1990], "nine nine forty nine" -> [9, 9, 49].
+
+    Two parts only make a year when the year is not in the future: "two
+    twenty eighty-eight" is 2/20/88, not 2 and 2088.
+    """
+    if any(word in _ES_NUMBERS for word in words):
+        return _spanish_group(words)
     out: list[_Num] = []
     i = 0
     n = len(words)
@@ -142,11 +205,17 @@ def _spoken_group(words: list[str]) -> list[_Num]:
         # "nineteen ninety", "nineteen oh five", "twenty twenty"
         if not ordinal and value in (19, 20) and i < n:
             if words[i] in ("oh", "zero") and i + 1 < n and words[i + 1] in _UNITS:
-                out.append(_Num(value * 100 + _UNITS[words[i + 1]], 0, spoken_year=True))
+                year = value * 100 + _UNITS[words[i + 1]]
+                out.append(_Num(year, 0, spoken_year=True))
                 i += 2
                 continue
             tail = small(i)
-            if tail and not tail[2] and tail[0] >= 10:
+            if (
+                tail
+                and not tail[2]
+                and tail[0] >= 10
+                and value * 100 + tail[0] <= max_year
+            ):
                 out.append(_Num(value * 100 + tail[0], 0, spoken_year=True))
                 i += tail[1]
                 continue
@@ -158,14 +227,14 @@ def _spoken_group(words: list[str]) -> list[_Num]:
     return out
 
 
-def _items(text: str) -> list[_Item]:
+def _items(text: str, max_year: int) -> list[_Item]:
     """Tokens of a short text as numbers, months, separators and stops."""
     items: list[_Item] = []
     words: list[str] = []
 
     def flush() -> None:
         if words:
-            items.extend(_spoken_group(words))
+            items.extend(_spoken_group(words, max_year))
             words.clear()
 
     for match in _TOKEN_RE.finditer(_HYPHENATED_RE.sub(" ", text)):
@@ -175,14 +244,13 @@ def _items(text: str) -> list[_Item]:
             flush()
             digits = token.rstrip("stndrhSTNDRH")
             items.append(_Num(int(digits), len(digits), ordinal=digits != token))
-        elif lower in _NUMBER_WORDS or (lower == "and" and words):
+        elif lower in _NUMBER_WORDS or (lower in _JOINERS and words):
             words.append(lower)
         elif lower in MONTHS:
             flush()
             items.append(_Month(MONTHS[lower]))
         elif lower in _FILLERS:
-            if lower not in ("and",):
-                flush()
+            flush()
         elif token in "/.-,":
             flush()
             items.append(token)
@@ -250,9 +318,7 @@ def _date_at(
             first, second = b.value, a.value
         elif day_first and b.value > 12:
             first, second = a.value, b.value
-        return _make(year, first, second, today) or _make(
-            year, second, first, today
-        )
+        return _make(year, first, second, today) or _make(year, second, first, today)
     return None
 
 
@@ -261,7 +327,7 @@ def _first_date(
 ) -> date | None:
     """The first date in a text; with ``max_stops``, only one that starts
     before that many unrelated words ("DOB for my son is ..." has two)."""
-    items = _items(text)
+    items = _items(text, today.year)
     stops = 0
     for start, item in enumerate(items):
         if item == "STOP":
@@ -296,7 +362,7 @@ def parse_date_value(
 
 
 def find_date_of_birth(
-    text: str, today: date | None = None
+    text: str, today: date | None = None, *, day_first: bool = False
 ) -> tuple[date | None, str | None]:
     """The first date of birth announced by a keyword in free text.
 
@@ -315,13 +381,21 @@ def find_date_of_birth(
         if cut:
             window = window[: cut.start()]
         found = _first_date(
-            window, today, day_first=bool(match.group("es")), max_stops=3
+            window, today, day_first=day_first or bool(match.group("es")), max_stops=3
         )
         if found is not None:
             return found, None
-        if unparsed is None and re.search(r"\d", window[:40]):
+        if unparsed is None and looks_like_partial_date(window[:40]):
             unparsed = window[:40].strip(" :.-,\n\t") or None
     return None, unparsed
+
+
+def looks_like_partial_date(text: str) -> bool:
+    """Whether a text has digits, a month or a number word (a date, maybe
+    without its year: "born October twenty first")."""
+    return any(
+        isinstance(item, (_Num, _Month)) for item in _items(text[:200], 9999)
+    )
 
 
 def find_any_date(
@@ -335,7 +409,9 @@ class TimestampError(ValueError):
     """A received_at value is not an ISO 8601 timestamp (message is safe)."""
 
 
-def parse_timestamp(value: object, local_zone: tzinfo | None = None) -> tuple[datetime, bool]:
+def parse_timestamp(
+    value: object, local_zone: tzinfo | None = None
+) -> tuple[datetime, bool]:
     """An aware datetime from ISO 8601 text, and whether it carried an offset.
 
     A timestamp without an offset is read in ``local_zone`` (UTC if none).

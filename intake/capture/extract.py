@@ -18,7 +18,9 @@ _NANP_RE = re.compile(
     r"[ \t.\-]{0,3}[2-9]\d\d[ \t.\-]{0,3}\d{4}(?![\d\-])"
 )
 # Other countries only with an explicit +: +44 20 7946 0958.
-_INTERNATIONAL_RE = re.compile(r"(?<![\w+])\+[2-9]\d{0,2}(?:[ \t.\-()]{0,2}\d){6,13}(?!\d)")
+_INTERNATIONAL_RE = re.compile(
+    r"(?<![\w+])\+[2-9]\d{0,2}(?:[ \t.\-()]{0,2}\d){6,13}(?!\d)"
+)
 # A number right after one of these words is not a way to reach the sender.
 _NOT_A_PHONE_RE = re.compile(
     r"(?:fax|account|acct|member|policy|claim|npi|mrn|id|group|invoice|order|"
