@@ -35,8 +35,10 @@ from intake.matching import (
     CANDIDATE_LIMIT,
     find_candidates,
     fold,
+    given_name_forms,
     has_identity,
     match_patient,
+    name_tokens,
     probe_from_record,
     swap_day_month,
 )
@@ -224,25 +226,37 @@ class Generator:
         return people
 
     def household_member(self, pid: int, household: list[Person]) -> Person:
-        """A spouse, child, twin or junior sharing the household's contact."""
+        """A spouse, child, twin or junior sharing the household's contact.
+
+        Members get given names that no other member has, nicknames included:
+        two "Stevens" (or a Steven and a Stephen) born the same day in one
+        household would be one person, not a test of matching.
+        """
         head = household[0]
         role = self.rng.choices(
             ["spouse", "child", "twin", "junior"], weights=[40, 48, 6, 6]
         )[0]
+        if role == "junior" and (head.female or head.dob.year > 1995):
+            role = "child"
         female = self.rng.random() < 0.5
+        taken = {m.first for m in household}
         first = self.given(head.spanish, female)
+        while _name_taken(first, taken):
+            first = self.given(head.spanish, female)
         last = head.last
-        dob = self.dob(head.dob.year + 18, 2023)  # a child, or a sibling
+        if head.dob.year <= 2000:
+            dob = self.dob(head.dob.year + 18, 2023)
+        else:
+            dob = self.dob(head.dob.year - 10, head.dob.year + 10)  # a sibling
         if role == "spouse":
             dob = self.dob(head.dob.year - 8, head.dob.year + 8)
             if self.rng.random() < 0.4:
                 last = self.surname(head.spanish)
         elif role == "twin":
             dob = head.dob
-            while first == head.first:
-                first = self.given(head.spanish, female)
         elif role == "junior":
-            first, female = head.first, head.female
+            first, female = head.first, False
+            dob = self.dob(head.dob.year + 18, 2023)
             if self.rng.random() < 0.3:
                 last = f"{head.last} Jr"
         shares_email = head.email is not None and self.rng.random() < 0.4
@@ -322,6 +336,11 @@ class Generator:
         if "swapped_dob" in chosen and swap_day_month(person.dob) is None:
             chosen[chosen.index("swapped_dob")] = "missing_dob"  # can't swap 25/03
         return tuple(chosen)
+
+
+def _name_taken(first: str, taken: set[str]) -> bool:
+    forms = given_name_forms("".join(name_tokens(first)))
+    return any(forms & given_name_forms("".join(name_tokens(t))) for t in taken)
 
 
 def _ascii(text: str) -> str:

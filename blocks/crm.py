@@ -84,6 +84,19 @@ class CRMConnector(Block):
     def export_intakes(self) -> list[dict[str, Any]]:
         """Every intake request's CRM fields, as plain dicts (for checks, reports)."""
 
+    @abstractmethod
+    def staff_tasks(self, intake_id: str | None = None) -> list[StaffTask]:
+        """Staff tasks, of one request or all."""
+
+    @abstractmethod
+    def outbox(self, intake_id: str | None = None) -> list[OutboundMessage]:
+        """Outbox messages, of one request or all."""
+
+    def bulk_upsert_intakes(self, fields: list[CRMFields]) -> Any:
+        """Upsert many intake requests (connectors override with a bulk API)."""
+        for item in fields:
+            self.upsert_intake(item)
+
 
 # ----------------------------------------------------------------------------
 # The embedded SQL CRM
@@ -197,7 +210,13 @@ def _guarded(operation: str):  # type: ignore[no-untyped-def]
     def wrap(func):  # type: ignore[no-untyped-def]
         def inner(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             try:
-                return func(self, *args, **kwargs)
+                try:
+                    return func(self, *args, **kwargs)
+                except IntegrityError:
+                    # Two writers raced to create one key: PostgreSQL fails the
+                    # loser instead of waiting. The winner's row is committed
+                    # now, so writing once more updates it (an upsert again).
+                    return func(self, *args, **kwargs)
             except OperationalError as exc:
                 raise CRMTransientError(
                     f"SQL CRM {operation} failed temporarily "
@@ -344,6 +363,45 @@ class SqlCRM(CRMConnector):
                     CRMStatusChange(intake_id=fields.intake_id, from_status=previous,
                                     to_status=row.status, changed_at=now)
                 )
+
+    @_guarded("bulk intake write")
+    def bulk_upsert_intakes(self, fields: list[CRMFields]) -> int:
+        """Upsert many intake requests in one statement (backfills)."""
+        if not fields:
+            return 0
+        now = _now()
+        rows = []
+        for item in fields:
+            row = item.model_dump(mode="python")
+            row["missing_information"] = [str(m) for m in item.missing_information]
+            for key in ("source", "request_type", "urgency", "patient_status",
+                        "queue", "status"):
+                if row[key] is not None:
+                    row[key] = str(row[key])
+            row.update(created_at=now, updated_at=now, write_count=1)
+            rows.append(row)
+        engine = self.engine
+        if engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        statement = insert(CRMIntake)
+        keep = {"intake_id", "created_at"}
+        statement = statement.on_conflict_do_update(
+            index_elements=[CRMIntake.intake_id],
+            set_={c: statement.excluded[c] for c in rows[0] if c not in keep}
+            | {"write_count": CRMIntake.write_count + 1},
+        )
+        history = [{"intake_id": r["intake_id"], "from_status": None,
+                    "to_status": r["status"], "changed_at": now} for r in rows]
+        with Session(engine) as session, session.begin():
+            known = set(session.scalars(select(CRMIntake.intake_id).where(
+                CRMIntake.intake_id.in_([r["intake_id"] for r in rows]))))
+            session.execute(statement, rows)
+            fresh = [h for h in history if h["intake_id"] not in known]
+            if fresh:
+                session.execute(CRMStatusChange.__table__.insert(), fresh)
+        return len(rows)
 
     @_guarded("intake read")
     def read_intake(self, intake_id: str) -> CRMFields | None:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import requests
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator
@@ -120,6 +120,9 @@ SALESFORCE_FIELDS: dict[str, SalesforceField] = {
     "intake.intake_id": SalesforceField(
         "Intake_Id__c", "text", "Text(40), External ID, Unique", "upsert key"
     ),
+    # Known gap: the Case carries the patient key as text and is not linked to
+    # the Contact (ContactId). Linking needs the Contact to exist first and a
+    # lookup by external id in the Case body; an org Flow can do it meanwhile.
     "intake.patient_key": SalesforceField(
         "Patient_Key__c", "text", "Text(40)", "the Contact's Patient_Key__c"
     ),
@@ -230,6 +233,10 @@ _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 _ERROR_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,79}$")
 # HTTP statuses worth retrying besides 5xx and 403 REQUEST_LIMIT_EXCEEDED.
 _TRANSIENT_STATUS = frozenset({429})
+# Error codes worth retrying whatever the status (row locks held by others).
+_TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED"})
+# Connecting is rare; one lock for every block keeps blocks picklable.
+_CONNECT_LOCK = threading.Lock()
 
 
 def salesforce_field_table() -> str:
@@ -302,7 +309,11 @@ def _csv_cell(kind: str, value: Any) -> str:
 def backoff_delay(
     attempt: int, base: float, cap: float, rng: random.Random | None = None
 ) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): full-jitter exponential."""
+    """Seconds to wait before retry ``attempt`` (0-based).
+
+    The ceiling doubles per attempt up to ``cap``; the wait is drawn from its
+    upper half, so many workers hitting one rate limit do not retry in step.
+    """
     ceiling = min(cap, base * (2**attempt))
     return (rng or random).uniform(ceiling / 2, ceiling)
 
@@ -444,7 +455,6 @@ class SalesforceCRM(CRMConnector):
 
     _sf: Salesforce | None = PrivateAttr(default=None)
     _http: TimeoutSession | None = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _session_id_spent: bool = PrivateAttr(default=False)
 
     @field_validator("domain")
@@ -494,7 +504,8 @@ class SalesforceCRM(CRMConnector):
         settings = SalesforceSettings()
         if settings.block:
             # _sync: from_settings is sync even when called inside async code.
-            block = cls.load(settings.block, _sync=True)  # type: ignore[call-arg]
+            loaded = cls.load(settings.block, _sync=True)  # type: ignore[call-arg]
+            block = cast(SalesforceCRM, loaded)
             return block.model_copy(update=overrides) if overrides else block
         has_login = bool(settings.username and settings.password)
         has_session = bool(settings.session_id and settings.instance_url)
@@ -515,6 +526,15 @@ class SalesforceCRM(CRMConnector):
         }
         values.update(overrides)
         return cls(**values)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # A live connection belongs to one process; an unpickled copy (a Prefect
+        # worker's, say) connects afresh.
+        state = super().__getstate__()
+        private = dict(state.get("__pydantic_private__") or {})
+        private.update(_sf=None, _http=None)
+        state["__pydantic_private__"] = private
+        return state
 
     # -- names ---------------------------------------------------------------------
 
@@ -547,7 +567,7 @@ class SalesforceCRM(CRMConnector):
         return bool(self.username and self.password)
 
     def _client(self) -> Salesforce:
-        with self._lock:
+        with _CONNECT_LOCK:
             if self._sf is None:
                 self._sf = self._connect()
             return self._sf
@@ -589,7 +609,7 @@ class SalesforceCRM(CRMConnector):
         )
 
     def _renew_session(self) -> None:
-        with self._lock:
+        with _CONNECT_LOCK:
             self._sf = None
             self._session_id_spent = True
 
@@ -694,6 +714,9 @@ class SalesforceCRM(CRMConnector):
             ("last_name", probe.first_name),
             ("date_of_birth", probe.date_of_birth),
         ]
+        # Known gap: SOQL compares names case-blind but not accent- or
+        # punctuation-blind ("OBrien" misses "O'Brien"), unlike the SQL CRM's
+        # folded name key; a Last_Name_Key__c formula field would close it.
         # Each match is escaped by format_soql, then joined as SOQL text.
         matches = [
             format_soql("{:literal} = {}", names[attribute], value)
@@ -723,6 +746,20 @@ class SalesforceCRM(CRMConnector):
         if values["last_name"] == self.unknown_last_name:
             values["last_name"] = None
         return PatientRecord(**values)
+
+    def export_patients(self) -> list[dict[str, Any]]:
+        """Every patient's identity and contact fields, as plain dicts (for checks)."""
+        names = self._fields_of("patient")
+        soql = format_soql(
+            "SELECT {:literal} FROM {:literal} WHERE {:literal} != null"
+            " ORDER BY {:literal}",
+            ", ".join(names.values()),
+            self.object_name("patient"),
+            names["patient_key"],
+            names["patient_key"],
+        )
+        rows = self._query("patient export", soql)
+        return [self._patient_from(row).model_dump(mode="json") for row in rows]
 
     def upsert_patient(self, patient: PatientRecord) -> str:
         key = patient.patient_key or f"pat-{uuid.uuid4().hex[:20]}"
@@ -987,6 +1024,9 @@ class SalesforceCRM(CRMConnector):
                 "merge the duplicates in Salesforce"
             )
         # A message already sent is never queued again (once per intake+template).
+        # Known gap: the read and the upsert are two calls, so a message marked
+        # sent between them is set back to queued; an org validation rule that
+        # refuses sent -> queued would close it.
         if existing and existing[0].get(names["status"]) == "sent":
             return
         body = {
@@ -1074,8 +1114,7 @@ def _translate(operation: str, exc: Exception) -> CRMError:
         code = _error_code(exc)
         status = int(exc.status)
         reason = f"HTTP {status} {code}" if code else f"HTTP {status}"
-        limited = status == 403 and code == "REQUEST_LIMIT_EXCEEDED"
-        if limited or status >= 500 or status in _TRANSIENT_STATUS:
+        if code in _TRANSIENT_CODES or status >= 500 or status in _TRANSIENT_STATUS:
             return _transient(operation, reason)
         if code in {"DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID"}:
             return CRMConflictError(

@@ -9,7 +9,8 @@ source of truth for who decided what and when.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
@@ -28,32 +29,48 @@ from intake.models import (
 )
 
 
-class ReviewForm(RunInput):
-    """What a reviewer submits to resume a paused request."""
+def _choices(enum: type[StrEnum], blank: bool = False) -> Any:
+    """An inline enum for the form (the UI renders it as a dropdown)."""
+    values = ([""] if blank else []) + [member.value for member in enum]
+    return Literal[tuple(values)]  # type: ignore[valid-type]
 
-    decision: ReviewChoice = Field(
+
+DecisionChoice = _choices(ReviewChoice)
+RequestTypeChoice = _choices(RequestType, blank=True)
+UrgencyChoice = _choices(Urgency, blank=True)
+PatientStatusChoice = _choices(PatientStatus, blank=True)
+QueueChoice = _choices(Queue, blank=True)
+
+
+class ReviewForm(RunInput):
+    """What a reviewer submits to resume a paused request.
+
+    Corrections are optional; a blank choice keeps the proposal.
+    """
+
+    decision: DecisionChoice = Field(  # type: ignore[valid-type]
         description="approve: go ahead as proposed. edit: use your corrected text "
         "or labels. reroute: send to another queue or type. reject: send nothing "
         "automated. escalate: hand to the practice manager."
     )
     reviewer: str = Field(min_length=2, max_length=120,
                           description="Your name (recorded with the decision).")
-    request_type: RequestType | None = Field(
-        default=None, description="Corrected request type (optional).")
-    urgency: Urgency | None = Field(default=None,
-                                    description="Corrected urgency (optional).")
-    patient_status: PatientStatus | None = Field(
-        default=None, description="Corrected patient status (optional).")
-    queue: Queue | None = Field(default=None,
-                                description="Queue to route to (optional).")
-    edited_text: str | None = Field(
-        default=None, max_length=4000,
+    request_type: RequestTypeChoice = Field(  # type: ignore[valid-type]
+        default="", description="Corrected request type (blank: keep).")
+    urgency: UrgencyChoice = Field(  # type: ignore[valid-type]
+        default="", description="Corrected urgency (blank: keep).")
+    patient_status: PatientStatusChoice = Field(  # type: ignore[valid-type]
+        default="", description="Corrected patient status (blank: keep).")
+    queue: QueueChoice = Field(  # type: ignore[valid-type]
+        default="", description="Queue to route to (blank: keep).")
+    edited_text: str = Field(
+        default="", max_length=4000,
         description="Replacement text for the draft (administrative only).")
-    patient_key: str | None = Field(
-        default=None, max_length=40,
+    patient_key: str = Field(
+        default="", max_length=40,
         description="Identity review: the patient key to link to.")
-    note: str | None = Field(default=None, max_length=1000,
-                             description="Anything the team should know.")
+    note: str = Field(default="", max_length=1000,
+                      description="Anything the team should know.")
 
 
 def form_with_description(description: str) -> type[ReviewForm]:
@@ -146,7 +163,8 @@ def await_review(
     answer = suspend_flow_run(
         wait_for_input=form_with_description(description), key=key
     )
-    form = answer.model_dump(mode="json", exclude={"metadata"})
+    form = {k: v for k, v in answer.model_dump(mode="json", exclude={"metadata"})
+            .items() if v not in (None, "")}
     apply_decision(intake_id, kind, form,
                    flow_run_id=str(flow_run.id) if flow_run else None)
     return form

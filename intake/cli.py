@@ -357,6 +357,74 @@ def _age(delta: Any) -> str:
 
 
 # ----------------------------------------------------------------------------
+# Staff handoff
+
+
+@app.command()
+def respond(
+    intake_id: str,
+    staff: Annotated[str, typer.Option(help="Your name")],
+    outcome: Annotated[str, typer.Option(help="What you did (administrative)")],
+) -> None:
+    """Log the staff response to a request (status staff_replied)."""
+    from intake import runtime, steps
+    from intake.handoff import log_response
+
+    log_response(runtime.store(), intake_id, staff, outcome)
+    steps.sync_crm(runtime.store(), runtime.crm(), intake_id)
+    typer.echo(f"response logged for {intake_id}")
+
+
+@app.command()
+def checklist(intake_id: str) -> None:
+    """Show the handoff checklist of a request (what still blocks closing)."""
+    from intake import runtime
+    from intake.handoff import checklist as items
+
+    for item in items(runtime.store(), runtime.crm(), intake_id):
+        mark = "[x]" if item.done else "[ ]"
+        typer.echo(f"{mark} {item.name}" + (f"  ({item.detail})" if item.detail
+                                              and not item.done else ""))
+
+
+@app.command()
+def close(
+    intake_id: str,
+    staff: Annotated[str, typer.Option(help="Your name")],
+) -> None:
+    """Close a request once every item of the handoff checklist is done."""
+    from intake import runtime, steps
+    from intake.handoff import CloseRefused, close_request
+
+    try:
+        close_request(runtime.store(), runtime.crm(), intake_id, staff)
+    except CloseRefused as exc:
+        typer.echo(f"cannot close {intake_id}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    steps.sync_crm(runtime.store(), runtime.crm(), intake_id)
+    typer.echo(f"closed {intake_id}")
+
+
+# ----------------------------------------------------------------------------
+# Backfill
+
+
+@app.command()
+def backfill(
+    source: Annotated[Path, typer.Argument(help="A .jsonl file or a folder of them")],
+    chunk_lines: Annotated[int, typer.Option(help="Requests per chunk")] = 2000,
+    in_flight: Annotated[int, typer.Option(help="Chunks processed at once")] = 2,
+    dask: Annotated[bool, typer.Option(help="Run chunks on a local Dask cluster")]
+    = False,
+) -> None:
+    """Import historical requests through Prefect in resumable chunks."""
+    _prefect_ready()
+    from intake.backfill_cli import run_backfill
+
+    run_backfill(source, chunk_lines, in_flight, dask)
+
+
+# ----------------------------------------------------------------------------
 # Audit
 
 

@@ -50,7 +50,8 @@ class BusinessHours:
 
     def elapsed(self, start: datetime, end: datetime) -> float:
         """Business hours between two moments."""
-        start, end = _aware(start).astimezone(self.zone), _aware(end).astimezone(self.zone)
+        start = _aware(start).astimezone(self.zone)
+        end = _aware(end).astimezone(self.zone)
         if end <= start:
             return 0.0
         total = timedelta()

@@ -33,7 +33,9 @@ def load_yaml(name: str) -> Any:
     except FileNotFoundError:
         raise ConfigError(f"configuration file {path} is missing") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(
+            f"configuration file {path} is not valid YAML: {exc}"
+        ) from None
 
 
 def routing() -> dict[str, Any]:

@@ -450,8 +450,16 @@ def compare_dob(a: date | None, b: date | None) -> Agreement:
         return Agreement.SAME
     if swap_day_month(a) == b:
         return Agreement.SWAPPED_DAY_MONTH
-    if one_edit_apart(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")):
-        return Agreement.TYPO
+    # A slip in one of year, month or day: one digit changed, or two swapped.
+    differ = [
+        (x, y, width)
+        for x, y, width in ((a.year, b.year, 4), (a.month, b.month, 2), (a.day, b.day, 2))
+        if x != y
+    ]
+    if len(differ) == 1:
+        x, y, width = differ[0]
+        if one_edit_apart(f"{x:0{width}d}", f"{y:0{width}d}"):
+            return Agreement.TYPO
     return Agreement.DIFFERENT
 
 
@@ -516,11 +524,12 @@ def _compare_names(
         and probe.first.key != probe.last.key
     ):
         # A form filled in with first and last name the wrong way round.
-        tf = compare_first(probe.last, first)
         tl = compare_last(probe.first, last)
-        trank = _name_rank(tf, tl)
-        if trank > rank and trank in (NameRank.STRONG, NameRank.TYPO):
-            f, la, rank, order = tf, tl, trank, Agreement.TRANSPOSED
+        if tl in _STRONG_LAST or tl == Agreement.TYPO:
+            tf = compare_first(probe.last, first)
+            trank = _name_rank(tf, tl)
+            if trank > rank and trank in (NameRank.STRONG, NameRank.TYPO):
+                f, la, rank, order = tf, tl, trank, Agreement.TRANSPOSED
     return f, la, order, rank
 
 
@@ -554,7 +563,7 @@ class _Compared:
     dob: Agreement
     portal: Agreement
     contact: bool
-    fields: tuple[FieldEvidence, ...]
+    fields: tuple[tuple[EvidenceField, Agreement], ...]
 
 
 def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
@@ -603,13 +612,13 @@ def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
         + (0.1 if email == Agreement.SAME else 0.0),
     )
     fields = (
-        FieldEvidence(field=EvidenceField.FIRST_NAME, result=f),
-        FieldEvidence(field=EvidenceField.LAST_NAME, result=la),
-        FieldEvidence(field=EvidenceField.NAME_ORDER, result=order),
-        FieldEvidence(field=EvidenceField.DATE_OF_BIRTH, result=dob),
-        FieldEvidence(field=EvidenceField.PHONE, result=phone),
-        FieldEvidence(field=EvidenceField.EMAIL, result=email),
-        FieldEvidence(field=EvidenceField.PORTAL_ACCOUNT, result=portal),
+        (EvidenceField.FIRST_NAME, f),
+        (EvidenceField.LAST_NAME, la),
+        (EvidenceField.NAME_ORDER, order),
+        (EvidenceField.DATE_OF_BIRTH, dob),
+        (EvidenceField.PHONE, phone),
+        (EvidenceField.EMAIL, email),
+        (EvidenceField.PORTAL_ACCOUNT, portal),
     )
     return _Compared(
         key=candidate.patient_key, verdict=verdict, score=round(score, 3), dob=dob,
@@ -730,10 +739,9 @@ def match_patient(
 
 def _agreement_text(compared: _Compared) -> str:
     parts = [
-        f"{item.field.value} {item.result.value}"
-        for item in compared.fields
-        if item.result not in (Agreement.MISSING, Agreement.AS_GIVEN)
-        and item.result != Agreement.DIFFERENT
+        f"{name.value} {result.value}"
+        for name, result in compared.fields
+        if result not in (Agreement.MISSING, Agreement.AS_GIVEN, Agreement.DIFFERENT)
     ]
     return ", ".join(parts) if parts else "no field agrees"
 
@@ -744,10 +752,18 @@ def _evidence(compared: list[_Compared]) -> list[MatchEvidence]:
     kept += others[: max(0, MAX_EVIDENCE - len(kept))]
     return [
         MatchEvidence(
-            patient_key=c.key, verdict=c.verdict, score=c.score, fields=list(c.fields)
+            patient_key=c.key,
+            verdict=c.verdict,
+            score=c.score,
+            fields=[_field_evidence(name, result) for name, result in c.fields],
         )
         for c in kept
     ]
+
+
+@lru_cache(maxsize=256)
+def _field_evidence(name: EvidenceField, result: Agreement) -> FieldEvidence:
+    return FieldEvidence(field=name, result=result)  # frozen, so safe to share
 
 
 # --------------------------------------------------------------------------

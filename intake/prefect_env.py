@@ -62,7 +62,7 @@ def prefect_environment(port: int = DEFAULT_PORT, home: Path | None = None,
 
 
 def apply_environment(port: int = DEFAULT_PORT) -> None:
-    """Set the project's Prefect environment in this process (before importing prefect)."""
+    """Set the project's Prefect environment here (before importing prefect)."""
     for key, value in prefect_environment(port).items():
         os.environ.setdefault(key, value)
 

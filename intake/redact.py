@@ -176,7 +176,16 @@ _NAME_CUE_RES = (
         rf"(?<![\w])(?i:(?:my|his|her|their|our|mi|su)\s+)?(?i:{_RELATIONS})"
         rf"[,:]?\s+({_NAME_SEQ})"
     ),
-    re.compile(rf"(?<![\w])(?:Mr|Mrs|Ms|Miss|Mx|Sr|Sra|Srta)\.?\s+({_NAME_SEQ})"),
+    re.compile(
+        rf"(?<![\w])(?:Mr|Mrs|Ms|Miss|Mx|Sr|Sra|Srta)\.?\s+(?:[A-Z]\.\s*)?({_NAME_SEQ})"
+    ),
+    # Letters from firms and insurers: "represents Jane Doe", "Patient: Jane Doe".
+    re.compile(
+        r"(?<![\w])(?i:represents|representing|on\s+behalf\s+of|patient|client|"
+        rf"insured|claimant|applicant)[:,]?\s+({_NAME_SEQ})"
+    ),
+    # A full name between dashes in a subject: "Notice of Claim - Jane Doe - ...".
+    re.compile(rf"[\-–—]\s+({_NAME_TOKEN}\s+{_NAME_TOKEN})\s+[\-–—(]"),
     # A name given in answer to a question about the name.
     re.compile(
         r"(?<![\w\[])(?i:name|nombre)(?![\w])[^\n?]*\?\s*\n\s*"
@@ -200,9 +209,19 @@ _LABELS = (
 _NAME_BEFORE_PLACEHOLDER_RE = re.compile(
     rf"({_NAME_SEQ})[,\s]+{_LABELS}\[(?:DOB|PHONE|EMAIL)_\d+\]"
 )
+# Two capitalised words side by side (overlapping: "Crystal Dunmore Smith").
+_NAME_PAIR_RE = re.compile(
+    rf"(?=(?<![\w])({_NAME_TOKEN})[ \t]+({_NAME_TOKEN})(?![\w]))"
+)
 # A line that is only a name, at the end of the text or above a DOB/phone line.
 _NAME_LINE_RE = re.compile(
     rf"^[ \t]*[\-–—~]?[ \t]*({_NAME_SEQ})[ \t]*(?:\([^)\n]*\))?[ \t]*$", re.MULTILINE
+)
+# A signature line with a title: "Jane Doe, Referral Coordinator", "Jane Doe | CPA".
+_NAME_TITLE_LINE_RE = re.compile(
+    rf"^[ \t]*({_NAME_TOKEN}[ \t]+{_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN})?)[ \t]*[,|]"
+    r"[ \t]*[A-Z][^\n]{0,60}$",
+    re.MULTILINE,
 )
 _DETAIL_LINE_RE = re.compile(
     r"^\s*(?:dob|d\.o\.b|date of birth|phone|tel|cell|email|e-mail|\[)", re.I
@@ -223,7 +242,10 @@ _NOT_NAMES = frozenset(
     hola gracias buenas buenos soy señora señor claro sí si usted el la
     maple grove family medicine medical center clinic office practice
     calling writing checking looking trying going wondering bye goodbye adios
-    oh gosh um uh well yeah hmm sorry wait hold
+    oh gosh um uh well yeah hmm sorry wait hold good morning afternoon evening
+    his her hers him he she they their them your yours our we you me us
+    prior refund request services service applicant unit department team group
+    law offices firm life health plan card account statement letter notice
     aetna cigna humana medicare medicaid tricare united unitedhealthcare uhc anthem
     kaiser molina ambetter oscar wellcare blue cross shield bcbs meridian centene
     """.split()
@@ -456,6 +478,11 @@ class Redactor:
             value = match.group(0)
             key = parsed.isoformat() if parsed else value
             spans.append((match.start(), match.end(), self._date_kind(parsed), key))
+        for run in _DATE_RUN_RE.finditer(text):
+            # "Trevor Halloran, uh, five eighteen ninety-one": a spoken
+            # month-day-year with no cue left once the staff's question is gone.
+            if _spoken_month_day_year(run.group(0)):
+                spans.append((run.start(), run.end(), "DOB", _norm_words(run.group(0))))
         for match in _MONTH_DATE_RE.finditer(text):
             value = match.group(0)
             parsed = self._parse_date_text(value)
@@ -491,7 +518,9 @@ class Redactor:
             self._learn_surnames(text)
             text = self._replace_names(text)
             for match in _NAME_BEFORE_PLACEHOLDER_RE.finditer(text):
-                self._learn_name(match.group(1))
+                start = match.start(1)
+                if not _HONORIFIC_BEFORE_RE.search(text[max(0, start - 10) : start]):
+                    self._learn_name(match.group(1))
             text = self._replace_names(text)
             if len(self._names) == before:
                 break
@@ -502,21 +531,28 @@ class Redactor:
 
         ("It's Crystal. Crystal Dunmore.", "Mr. Doe ... Richard Doe")
         """
-        for key, placeholder in list(self._names.items()):
+        cased = self._single_names()
+        if not cased:
+            return
+        for match in _NAME_PAIR_RE.finditer(text):
+            first, second = match.group(1), match.group(2)
+            if first in cased and not self._not_a_name(second):
+                self._learn_name(f"{first} {second}")
+            elif second in cased and not self._not_a_name(first):
+                self._learn_name(f"{first} {second}")
+
+    def _single_names(self) -> dict[str, str]:
+        """Single-word names as first written (``"Crystal"``) -> their key."""
+        out: dict[str, str] = {}
+        for key, placeholder in self._names.items():
             if " " in key:
                 continue
-            original = self._originals.get(placeholder, "")
-            cased = next((t for t in original.split() if t.casefold() == key), None)
-            if not cased:
-                continue
-            after = rf"(?<![\w]){re.escape(cased)}[ \t]+({_NAME_TOKEN})(?![\w])"
-            for match in re.finditer(after, text):
-                if not self._not_a_name(match.group(1)):
-                    self._learn_name(f"{cased} {match.group(1)}")
-            before = rf"(?<![\w])({_NAME_TOKEN})[ \t]+{re.escape(cased)}(?![\w])"
-            for match in re.finditer(before, text):
-                if not self._not_a_name(match.group(1)):
-                    self._learn_name(f"{match.group(1)} {cased}")
+            original = self._originals.get(placeholder, key)
+            cased = next(
+                (t for t in original.split() if t.casefold() == key), key.capitalize()
+            )
+            out[cased] = key
+        return out
 
     def _learn_name_lines(self, text: str) -> None:
         lines = text.splitlines()
@@ -531,6 +567,11 @@ class Redactor:
             )
             if i == last_content or after_closing or before_detail:
                 self._learn_name(match.group(1))
+        # Titled signature lines count only in the closing lines of a text.
+        tail = "\n".join(ln for ln in lines if ln.strip())
+        tail = "\n".join(tail.splitlines()[-5:])
+        for match in _NAME_TITLE_LINE_RE.finditer(tail):
+            self._learn_name(match.group(1))
 
     def _learn_name(self, candidate: str, *, known: bool = False) -> None:
         """Remember a name (and its parts) so every occurrence is replaced."""
@@ -552,13 +593,29 @@ class Redactor:
                 return
         full = " ".join(tokens)
         key = full.casefold()
-        placeholder = self._names.get(key) or self._placeholder("NAME", key, full)
+        placeholder = (
+            self._names.get(key)
+            or self._part_of_known(key)
+            or self._placeholder("NAME", key, full)
+        )
         self._names.setdefault(key, placeholder)
         min_len = 2 if known else 3
+        # A known single name ("Bill" from the form's first-name field) counts
+        # even when it is also a word; parts of longer names only when not.
+        sole = known and len(tokens) == 1
         for token in tokens:
             part = token.strip(".,")
-            if len(part) >= min_len and part.casefold() not in _NOT_NAMES:
+            if len(part) >= min_len and (sole or part.casefold() not in _NOT_NAMES):
                 self._names.setdefault(part.casefold(), placeholder)
+
+    def _part_of_known(self, key: str) -> str | None:
+        """The placeholder of a full name that this single name is part of."""
+        if " " in key:
+            return None
+        for name, placeholder in self._names.items():
+            if key in name.split():
+                return placeholder
+        return None
 
     def _not_a_name(self, token: str) -> bool:
         folded = token.casefold().strip(".,")
@@ -568,32 +625,34 @@ class Redactor:
         if not self._names:
             return text
         spans: list[tuple[int, int, str, str]] = []
-        for key in sorted(self._names, key=len, reverse=True):
-            placeholder = self._names[key]
-            multi = " " in key
-            flags = re.IGNORECASE if multi else 0
-            words = [re.escape(w) for w in key.split()]
-            # Multi-word names match case-insensitively ("kayla brennan");
-            # single words only as written capitalised, so "Bill" the name
-            # does not take "bill" the statement with it.
-            if multi:
-                body = r"\s+".join(words)
-                pattern = re.compile(rf"(?<![\w]){body}(?![\w])", flags)
-            else:
-                original = self._originals.get(placeholder, key)
-                cased = next(
-                    (t for t in original.split() if t.casefold() == key),
-                    key.capitalize(),
-                )
-                variants = {re.escape(cased), re.escape(cased.upper())}
-                body = "|".join(sorted(variants))
-                pattern = re.compile(rf"(?<![\w])(?:{body})(?![\w])")
-            for match in pattern.finditer(text):
+        # Multi-word names match case-insensitively ("kayla brennan"); single
+        # words only as written or in capitals, so "Bill" the name does not
+        # take "bill" the statement with it. One pattern per kind keeps this
+        # to three regex compilations per text.
+        multi = sorted((k for k in self._names if " " in k), key=len, reverse=True)
+        if multi:
+            body = "|".join(r"\s+".join(map(re.escape, k.split())) for k in multi)
+            for match in re.finditer(rf"(?<![\w])(?:{body})(?![\w])", text, re.I):
+                key = " ".join(match.group(0).casefold().split())
+                if key in self._names:
+                    spans.append((match.start(), match.end(), "NAME", key))
+        variants: dict[str, str] = {}
+        for cased, key in self._single_names().items():
+            variants[cased] = key
+            variants[cased.upper()] = key
+        if variants:
+            body = "|".join(map(re.escape, sorted(variants, key=len, reverse=True)))
+            for match in re.finditer(rf"(?<![\w])(?:{body})(?![\w])", text):
+                key = variants[match.group(0)]
                 spans.append((match.start(), match.end(), "NAME", key))
-            if not multi and len(key) >= 3:
-                spelled = r"[\s.\-]+".join(re.escape(c) for c in key)
-                spelled_re = re.compile(rf"(?<![\w]){spelled}\.?(?![\w])", re.I)
-                for match in spelled_re.finditer(text):
+        # Spelled out letter by letter: "M-O-N-T-O-Y-A", "B E L L".
+        spelled = [k for k in variants.values() if len(k) >= 3 and k.isalpha()]
+        if spelled:
+            body = "|".join(r"[\s.\-]+".join(map(re.escape, k)) for k in spelled)
+            pattern = rf"(?<![\w])(?:{body})\.?(?![\w])"
+            for match in re.finditer(pattern, text, re.I):
+                key = re.sub(r"[\s.\-]", "", match.group(0)).casefold()
+                if key in self._names:
                     spans.append((match.start(), match.end(), "NAME", key))
         return self._replace_spans_to(text, spans)
 
@@ -691,6 +750,31 @@ def _parse_numeric_date(match: re.Match[str], today: date) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+_SMALL_NUMBERS = {
+    word: value
+    for value, words in enumerate(
+        [
+            "zero oh cero", "one first uno una primero", "two second dos",
+            "three third tres", "four fourth cuatro", "five fifth cinco",
+            "six sixth seis", "seven seventh siete", "eight eighth ocho",
+            "nine ninth nueve", "ten tenth diez", "eleven eleventh once",
+            "twelve twelfth doce",
+        ]
+    )
+    for word in words.split()
+}  # fmt: skip
+
+
+def _spoken_month_day_year(run: str) -> bool:
+    """Three or more number words starting with a month number (1-12)."""
+    words = [w for w in re.split(r"[\s,/.]+", run.casefold()) if w]
+    if len(words) < 3 or any(not _NUMBER_TOKEN_RE.match(w) for w in words):
+        return False
+    if any(w.isdigit() for w in words):
+        return False  # digits are the numeric date pattern's job
+    return 1 <= _SMALL_NUMBERS.get(words[0], 0) <= 12
 
 
 def _trim_date_run(run: re.Match[str]) -> tuple[int, int] | None:

@@ -27,7 +27,8 @@ def validate_form(form: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
         raise ReviewRefused("invalid review input: " + ", ".join(fields)) from None
-    return parsed.model_dump(mode="json", exclude={"metadata"}, exclude_none=True)
+    return {k: v for k, v in parsed.model_dump(mode="json", exclude={"metadata"})
+            .items() if v not in (None, "")}
 
 
 def decide(intake_id: str, form: dict[str, Any]) -> str:

@@ -188,7 +188,8 @@ def draft_follow_up(store: IntakeStore, intake_id: str) -> dict[str, Any]:
     if done is not None:
         return done
 
-    from intake.drafting import detect_language, draft_follow_up as compose
+    from intake.drafting import detect_language
+    from intake.drafting import draft_follow_up as compose
 
     record = store.record(intake_id)
     result = store.triage(intake_id)
@@ -243,6 +244,8 @@ def resolve_patient(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, A
             "candidates": sorted({e.patient_key for e in matched.evidence
                                   if getattr(e, "patient_key", None)}),
         }
+    if outcome["outcome"] == "new" and not _identifiable(record):
+        outcome = {"outcome": "unidentified", "patient_key": None, "evidence": []}
     if outcome["outcome"] == "new":
         outcome["patient_key"] = crm.upsert_patient(
             _patient_from(record, patient_key_for(intake_id))
@@ -251,6 +254,13 @@ def resolve_patient(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, A
         crm.upsert_patient(_patient_from(record, outcome["patient_key"], fill=True))
     store.mark_step(intake_id, "patient", outcome)
     return outcome
+
+
+def _identifiable(record: IntakeRecord) -> bool:
+    """Enough to create a patient: a name plus a date of birth or contact."""
+    patient = record.patient
+    has_name = bool(patient.last_name or patient.first_name)
+    return has_name and bool(patient.date_of_birth or record.contact.reachable)
 
 
 def _patient_from(record: IntakeRecord, key: str, fill: bool = False) -> PatientRecord:
@@ -270,10 +280,12 @@ def _patient_from(record: IntakeRecord, key: str, fill: bool = False) -> Patient
 
 def current_status(store: IntakeStore, intake_id: str) -> IntakeStatus:
     """The request's response status, derived from what the app database holds."""
-    if store.step_outcome(intake_id, "escalated") is not None:
-        return IntakeStatus.ESCALATED
     if store.step_outcome(intake_id, "closed") is not None:
         return IntakeStatus.CLOSED
+    if store.step_outcome(intake_id, "escalated") is not None:
+        return IntakeStatus.ESCALATED
+    if store.step_outcome(intake_id, "responded") is not None:
+        return IntakeStatus.STAFF_REPLIED
     if store.open_reviews(intake_id):
         return IntakeStatus.NEEDS_REVIEW
     sent = [d for d in store.drafts(intake_id) if d.status == "queued"]
@@ -288,16 +300,31 @@ def sync_crm(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, Any]:
     result = store.triage(intake_id)
     routed = store.step_outcome(intake_id, "route") or {}
     patient = resolve_patient(store, crm, intake_id)
-    status = current_status(store, intake_id)
+
+    # Approved drafts go to the outbox first (once per intake and template).
+    queued = 0
+    for draft in store.drafts(intake_id):
+        if draft.status in {"approved", "queued"}:
+            crm.enqueue_message(
+                OutboundMessage(
+                    intake_id=intake_id, template_id=draft.template_id,
+                    template_version=draft.template_version,
+                    channel=str(record.channel or "portal"), text=draft.text,
+                )
+            )
+            if draft.status == "approved":
+                store.set_draft_status(intake_id, draft.template_id, "queued")
+            queued += 1
 
     escalation = store.step_outcome(intake_id, "escalated")
     queue = Queue(escalation["queue"]) if escalation else result.queue
     owner = owner_for(queue)
+    status = current_status(store, intake_id)
     due = routed.get("response_due_at")
     fields = CRMFields(
         intake_id=intake_id,
-        patient_key=patient.get("patient_key") if patient["outcome"] != "ambiguous"
-        else None,
+        patient_key=patient.get("patient_key")
+        if patient["outcome"] in {"link", "new"} else None,
         source=record.channel,
         received_at=record.received_at,
         request_type=result.request_type,
@@ -321,22 +348,6 @@ def sync_crm(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, Any]:
             summary=staff_summary(result),
         )
     )
-    queued = 0
-    for draft in store.drafts(intake_id):
-        if draft.status in {"approved", "queued"}:
-            crm.enqueue_message(
-                OutboundMessage(
-                    intake_id=intake_id, template_id=draft.template_id,
-                    template_version=draft.template_version,
-                    channel=str(record.channel or "portal"), text=draft.text,
-                )
-            )
-            if draft.status == "approved":
-                store.set_draft_status(intake_id, draft.template_id, "queued")
-            queued += 1
-    status = current_status(store, intake_id)
-    if status != fields.status:
-        crm.upsert_intake(fields.model_copy(update={"status": status}))
     store.mark_step(intake_id, "sync", {"status": str(status)})
     store.audit("system", "synced", intake_id, status=str(status), queue=str(queue),
                 messages=queued)
@@ -345,8 +356,13 @@ def sync_crm(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, Any]:
 
 
 def follow_up_outcome(store: IntakeStore, intake_id: str) -> str | None:
+    """What happened so far: staff decisions, then the messages queued."""
+    parts = [f"{r.kind} review: {r.decision} by {r.reviewer}"
+             for r in store.decisions_for(intake_id)]
     sent = [d.template_id for d in store.drafts(intake_id) if d.status == "queued"]
-    return ", ".join(sent) + " queued" if sent else None
+    if sent:
+        parts.append(", ".join(sent) + " queued")
+    return "; ".join(parts)[:200] if parts else None
 
 
 def staff_summary(result: TriageResult) -> str:

@@ -450,6 +450,13 @@ class IntakeStore:
                 )
             )
 
+    def decisions_for(self, intake_id: str) -> list[ReviewRow]:
+        with session_scope(self.engine) as session:
+            return list(session.scalars(
+                select(ReviewRow).where(ReviewRow.intake_id == intake_id)
+                .order_by(ReviewRow.decided_at, ReviewRow.id)
+            ))
+
     def decisions(self, since: datetime | None = None) -> list[ReviewRow]:
         with session_scope(self.engine) as session:
             query = select(ReviewRow).order_by(ReviewRow.decided_at)

@@ -75,7 +75,11 @@ class CaptureContext:
             self.problem(CaptureProblem.MALFORMED_PAYLOAD, f"{label} is not text")
             return None
         if isinstance(value, SCALARS):
-            return str(value)
+            try:
+                return str(value)
+            except ValueError:  # an integer too long to print (over 4300 digits)
+                self.problem(CaptureProblem.MALFORMED_PAYLOAD, f"{label} is too long")
+                return None
         self.problem(CaptureProblem.MALFORMED_PAYLOAD, f"{label} is not text")
         return None
 
@@ -140,28 +144,40 @@ class CaptureContext:
 
         ``spoken`` also reads digits said as words (phone transcripts, chat).
         """
-        for text in texts:
-            if not text:
-                continue
+        present = [text for text in texts if text]
+        day_first = any(extract.looks_spanish(text) for text in present)
+        patient = self.record.patient
+        for text in present:
             source = extract.spoken_digits_to_numerals(text) if spoken else text
             for number in extract.find_phones(source):
                 self.add_phone(number)
             for address in extract.find_emails(text):
                 self.add_email(address)
-            if self.record.patient.date_of_birth is None:
-                found, unparsed = dates.find_date_of_birth(text, self.today)
+            if patient.date_of_birth is None:
+                found, unparsed = dates.find_date_of_birth(
+                    text, self.today, day_first=day_first
+                )
                 self.set_dob(found)
-                patient = self.record.patient
                 if found is None and unparsed and patient.date_of_birth_text is None:
                     patient.date_of_birth_text = clean_text(
                         unparsed, 64, single_line=True
                     )[0]
             if self.record.insurance_note is None:
-                line = extract.find_insurance_line(text)
-                if line:
+                note = extract.find_insurance_note(text)
+                if note:
                     self.record.insurance_note = clean_text(
-                        line, NOTE_CAP, single_line=True
+                        note, NOTE_CAP, single_line=True
                     )[0]
+        # A list like "Mateo Ruiz - 10/02/2016" names people with their
+        # dates of birth even without the words "date of birth".
+        for text in present:
+            if patient.date_of_birth is not None:
+                break
+            for _name, rest in extract.name_and_date_lines(text):
+                found = dates.parse_date_value(rest, self.today, day_first=day_first)
+                if found is not None:
+                    self.set_dob(found)
+                    break
 
     # -- attachments ----------------------------------------------------------
 

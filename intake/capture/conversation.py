@@ -65,7 +65,18 @@ def capture_turns(ctx: CaptureContext, turns: list[Turn], *, cap: int) -> None:
             continue
         if _ASKS_DOB_RE.search(question) and record.patient.date_of_birth is None:
             day_first = _SPANISH_RE.search(question) is not None
-            ctx.set_dob(dates.find_any_date(turn.text, ctx.today, day_first=day_first))
+            found = dates.find_any_date(turn.text, ctx.today, day_first=day_first)
+            ctx.set_dob(found)
+            patient = record.patient
+            if (
+                found is None
+                and patient.date_of_birth_text is None
+                and dates.looks_like_partial_date(turn.text)
+            ):
+                # "She was born October twenty first": no year, but said.
+                patient.date_of_birth_text = clean_text(
+                    turn.text, 64, single_line=True
+                )[0]
         if _ASKS_NAME_RE.search(question) and not record.sender_name:
             ctx.set_sender_name(extract.name_from_answer(turn.text))
         if _ASKS_INSURANCE_RE.search(question) and record.insurance_note is None:

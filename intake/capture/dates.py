@@ -86,6 +86,9 @@ _DOB_KEYWORD_RE = re.compile(
     r"nac[ií][oó]?\b|nacid[oa]|cumplea[nñ]os))",
     re.IGNORECASE,
 )
+_PARTIAL_NUMERIC_RE = re.compile(
+    r"(?<![\d/.\-])(?:\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?|(?:19|20)\d\d)(?![\d/.\-])"
+)
 _DOB_WINDOW = 90
 _WINDOW_END_RE = re.compile(r"\n|[.!?;](?=\s+[A-Z])")
 _MAX_KEYWORD_HITS = 40
@@ -391,10 +394,13 @@ def find_date_of_birth(
 
 
 def looks_like_partial_date(text: str) -> bool:
-    """Whether a text has digits, a month or a number word (a date, maybe
-    without its year: "born October twenty first")."""
+    """Whether a text holds a date, maybe without its year ("born October
+    twenty first", "3/14", "in 1990"); phone numbers do not count."""
+    if _PARTIAL_NUMERIC_RE.search(text[:200]):
+        return True
     return any(
-        isinstance(item, (_Num, _Month)) for item in _items(text[:200], 9999)
+        isinstance(item, _Month) or (isinstance(item, _Num) and not item.digits)
+        for item in _items(text[:200], 9999)
     )
 
 

@@ -176,7 +176,10 @@ def _source_id(value: Any, ctx: CaptureContext) -> str | None:
             detail = "the request has no id"
         ctx.problem(CaptureProblem.MALFORMED_PAYLOAD, detail)
         return None
-    text = str(value)
+    try:
+        text = str(value)
+    except ValueError:  # an integer too long to print
+        text = "x" * (MAX_SOURCE_ID + 1)
     if len(text) > MAX_SOURCE_ID:
         ctx.problem(
             CaptureProblem.MALFORMED_PAYLOAD,

@@ -53,6 +53,28 @@ _INSURANCE_LINE_RE = re.compile(
     re.IGNORECASE,
 )
 
+# "My insurance is Aetna PPO", "Her insurance is Medicare with a supplement".
+_INSURANCE_PROSE_RE = re.compile(
+    r"\b(?:my|her|his|their|our|the\s+patient'?s|patient'?s|mi|su)\s+"
+    r"(?:insurance|coverage|health\s+plan|seguro(?:\s+m[eé]dico)?)\s+"
+    r"(?:is\s+now|is|will\s+be|es)\s+([^.\n;]{2,160})",
+    re.IGNORECASE,
+)
+_SELF_PAY_RE = re.compile(
+    r"\b(?:self[-\s]?pay(?:ing)?|cash[-\s]pay(?:ing)?|pay(?:ing)?\s+(?:in\s+)?cash|"
+    r"uninsured|(?:no|don'?t\s+have|do\s+not\s+have)\s+(?:health\s+)?insurance|"
+    r"sin\s+seguro|no\s+(?:tengo|tiene|tenemos)\s+seguro|"
+    r"pagar[aáé]?\s+en\s+efectivo|pagar[aá]?\s+por\s+su\s+cuenta)\b",
+    re.IGNORECASE,
+)
+_NOT_A_PLAN_RE = re.compile(r"^(?:\w+ing|not|still|asking|saying)\b", re.IGNORECASE)
+_SPANISH_WORD_RE = re.compile(
+    r"\b(?:de|que|mi|para|por|los|las|el|la|una|hola|gracias|necesito|tengo|"
+    r"quiero|cita|usted|su|es|con|del|buenos|buenas|favor)\b",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"\w+")
+
 _NAME_WORD = r"[A-Z\u00C0-\u00DE][A-Za-z\u00C0-\u024F'\u2019\-]{0,30}"
 _NAME_RE = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}}")
 _NAME_LEAD_RE = re.compile(
@@ -62,9 +84,19 @@ _NAME_LEAD_RE = re.compile(
     re.IGNORECASE,
 )
 _INTRO_RE = re.compile(
-    rf"(?i:\b(?:this\s+is|my\s+name\s+is|my\s+name'?s|me\s+llamo|"
+    rf"(?i:\b(?:this\s+is|my\s+name\s+is|name'?s|me\s+llamo|"
     rf"mi\s+nombre\s+es)\s+(?:(?:uh+|um+|er)[\s,.]+)?)({_NAME_WORD}(?:[ \t]+"
     rf"{_NAME_WORD}){{1,2}})"
+)
+_NAME_DATE_LINE_RE = re.compile(
+    rf"^\s{{0,4}}[-*\u2022]?\s{{0,2}}({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})"
+    r"\s{0,3}[-\u2013:,(]\s{0,3}([0-9][0-9/.\-]{5,9})\)?\s*$"
+)
+# "Hi, it's Mei Lin Zhao": only at the start of a turn, where "it's" is the
+# caller naming themselves rather than "it's Blue Cross".
+_TURN_START_NAME_RE = re.compile(
+    rf"(?im:^[ \t]{{0,4}}(?:(?:hi|hello|hey|um+|uh+)[,.!]?[ \t]+){{0,3}}"
+    rf"it'?s[ \t]+(?:(?:uh+|um+)[, ]+)?)({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{1,2}})"
 )
 _NOT_NAMES = frozenset(
     {
@@ -73,6 +105,8 @@ _NOT_NAMES = frozenset(
         "please", "patient", "caller", "staff", "maple", "grove", "family",
         "medicine", "dear", "good", "buenos", "buenas", "gracias", "sorry",
         "nurse", "bot", "visitor", "insurance", "date", "birth", "dob",
+        "blue", "cross", "shield", "aetna", "cigna", "united", "humana",
+        "medicare", "medicaid", "tricare", "kaiser", "anthem",
     }
 )  # fmt: skip
 
@@ -158,6 +192,54 @@ def find_insurance_line(text: str) -> str | None:
     return None
 
 
+def find_insurance_note(text: str) -> str | None:
+    """An insurance or payment note in free text.
+
+    In order: an "Insurance: ..." line, a sentence like "my insurance is
+    ...", then a self-pay statement (the sentence around it).
+    """
+    line = find_insurance_line(text)
+    if line:
+        return line
+    for index, match in enumerate(_INSURANCE_PROSE_RE.finditer(text)):
+        if index >= 20:
+            break
+        value = match.group(1).strip()
+        if not _NOT_A_PLAN_RE.match(value):
+            return value
+    match = _SELF_PAY_RE.search(text)
+    if match is None:
+        return None
+    # The sentence around the statement, at most 160 characters either side.
+    before = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start()))
+    start = max(before + 1, match.start() - 160)
+    period = text.find(".", match.end())
+    newline = text.find("\n", match.end())
+    ends = [i for i in (period + 1 if period >= 0 else -1, newline) if i >= 0]
+    end = min([*ends, len(text), match.end() + 160])
+    return text[start:end].strip()
+
+
+def looks_spanish(text: str) -> bool:
+    """A rough guess that a text is written in Spanish (for day-first dates)."""
+    sample = text[:3_000]
+    words = len(_WORD_RE.findall(sample))
+    hits = len(_SPANISH_WORD_RE.findall(sample))
+    return hits >= 4 and hits * 8 >= words
+
+
+def name_and_date_lines(text: str) -> list[tuple[str, str]]:
+    """Short "Name - date" lines ("Mateo Ruiz - 10/02/2016"): (name, rest)."""
+    found: list[tuple[str, str]] = []
+    for line in text.split("\n", 1_000)[:1_000]:
+        if len(line) > 100:
+            continue
+        match = _NAME_DATE_LINE_RE.match(line)
+        if match and _plausible_name(match.group(1)):
+            found.append((match.group(1), match.group(2)))
+    return found
+
+
 def _plausible_name(candidate: str) -> str | None:
     words = candidate.split()
     while words and words[-1].lower().strip("'\u2019") in _NOT_NAMES:
@@ -173,17 +255,24 @@ def name_from_answer(answer: str) -> str | None:
     """A person's name at the start of an answer to "what is your name?"."""
     head = _NAME_LEAD_RE.sub("", answer.strip()[:200], count=1)
     match = _NAME_RE.match(head)
-    return _plausible_name(match.group(0)) if match else None
+    if match and (name := _plausible_name(match.group(0))):
+        return name
+    # "It's Crystal. Crystal Dunmore.": the full name a little further on.
+    for candidate in _NAME_RE.finditer(head[:80]):
+        if name := _plausible_name(candidate.group(0)):
+            return name
+    return None
 
 
 def name_from_introduction(text: str) -> str | None:
     """A self-introduction: "this is Ana Diaz", "my name is ...", "me llamo ..."."""
-    for index, match in enumerate(_INTRO_RE.finditer(text)):
-        if index >= 20:
-            break
-        name = _plausible_name(match.group(1))
-        if name:
-            return name
+    for pattern in (_INTRO_RE, _TURN_START_NAME_RE):
+        for index, match in enumerate(pattern.finditer(text)):
+            if index >= 20:
+                break
+            name = _plausible_name(match.group(1))
+            if name:
+                return name
     return None
 
 

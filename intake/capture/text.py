@@ -19,7 +19,7 @@ TOKEN_CAP = 100
 
 # HTML above this many characters is cut before conversion: the pure-Python
 # parser would otherwise dominate the time budget on a multi-megabyte body.
-HTML_INPUT_CAP = 600_000
+HTML_INPUT_CAP = 300_000
 
 _REMOVED_CODEPOINTS: list[int] = (
     [c for c in range(0x00, 0x20) if c not in (0x09, 0x0A)]
@@ -97,22 +97,24 @@ def clean_text(
     else:
         value = _TRAILING_SPACE_RE.sub("\n", value)
         value = _MANY_NEWLINES_RE.sub("\n\n", value).strip()
+    value = neutralize_markup(value)
     if len(value) > cap:
         value = value[:cap].rstrip()
         truncated = True
-    return neutralize_markup(value), truncated
+    return value, truncated
 
 
 _SKIP_TAGS = frozenset(
     {"script", "style", "head", "title", "noscript", "template", "svg", "math"}
 )
-_BLOCK_TAGS = frozenset(
-    {
-        "p", "div", "br", "tr", "table", "ul", "ol", "li", "h1", "h2", "h3",
-        "h4", "h5", "h6", "blockquote", "pre", "hr", "section", "article",
-        "header", "footer", "nav", "form", "center", "dl", "dt", "dd",
-        "address", "body", "html",
-    }
+# Tags that end a paragraph (a blank line) or a line.
+_PARAGRAPH_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "table",
+     "pre", "hr", "dl", "address", "center", "form"}
+)  # fmt: skip
+_LINE_TAGS = frozenset(
+    {"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer",
+     "nav", "body", "html", "main", "aside", "figure", "figcaption"}
 )  # fmt: skip
 
 
@@ -132,19 +134,32 @@ class _TextExtractor(HTMLParser):
         self._quote_depth = 0
         self._pre_depth = 0
 
-    def _break(self) -> None:
+    def _newline(self, *, hard: bool = False) -> None:
+        """End the current line; a hard break (<br>) ends even an empty one."""
         text = "".join(self._current).strip()
-        if text or (self.lines and self.lines[-1][0]):
+        if text or hard:
             self.lines.append((text, self._current_quoted))
         self._current = []
         self._current_quoted = self._quote_depth > 0
+
+    def _paragraph(self) -> None:
+        self._newline()
+        if self.lines and self.lines[-1][0]:
+            self.lines.append(("", False))
+
+    def _boundary(self, tag: str) -> None:
+        if tag in _PARAGRAPH_TAGS:
+            self._paragraph()
+        elif tag in _LINE_TAGS:
+            self._newline()
+        elif tag == "br":
+            self._newline(hard=True)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self._skip_depth += 1
             return
-        if tag in _BLOCK_TAGS:
-            self._break()
+        self._boundary(tag)
         if tag == "blockquote":
             self._quote_depth += 1
             self._current_quoted = True
@@ -156,17 +171,17 @@ class _TextExtractor(HTMLParser):
             self._current.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self._break()
+        self._boundary(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self._skip_depth = max(0, self._skip_depth - 1)
             return
-        if tag in _BLOCK_TAGS:
-            self._break()
+        if tag != "br":
+            self._boundary(tag)
         if tag == "blockquote":
             self._quote_depth = max(0, self._quote_depth - 1)
+            self._current_quoted = self._quote_depth > 0
         elif tag == "pre":
             self._pre_depth = max(0, self._pre_depth - 1)
 
@@ -177,7 +192,7 @@ class _TextExtractor(HTMLParser):
             parts = data.split("\n")
             for index, part in enumerate(parts):
                 if index:
-                    self._break()
+                    self._newline(hard=True)
                 self._current.append(part)
             return
         text = _WHITESPACE_RE.sub(" ", data)
@@ -189,7 +204,7 @@ class _TextExtractor(HTMLParser):
             self._current.append(" ")
 
     def text(self) -> str:
-        self._break()
+        self._newline()
         out: list[str] = []
         for line, quoted in self.lines:
             out.append(f"> {line}" if quoted and line else line)

@@ -39,7 +39,10 @@ def full_intake(intake_id: str = "int-0001", **changes: Any) -> CRMFields:
         "queue": Queue.REFERRAL_COORDINATOR,
         "owner": "referrals-team",
         "status": IntakeStatus.WAITING_ON_PATIENT,
-        "missing_information": [MissingDetail.INSURANCE, MissingDetail.REFERRAL_DOCUMENTS],
+        "missing_information": [
+            MissingDetail.INSURANCE,
+            MissingDetail.REFERRAL_DOCUMENTS,
+        ],
         "stop_automation": True,
         "response_due_at": datetime(2026, 3, 4, 17, 0, tzinfo=UTC),
         "follow_up_outcome": "left voicemail",
@@ -73,9 +76,7 @@ class CRMContract:
 
         assert crm.read_intake("int-0001") == written
 
-    def test_writing_an_intake_twice_keeps_one_record_with_the_latest_fields(
-        self, crm
-    ):
+    def test_writing_an_intake_twice_keeps_one_record_with_the_latest_fields(self, crm):
         crm.upsert_intake(full_intake(status=IntakeStatus.NEW))
         crm.upsert_intake(full_intake(status=IntakeStatus.STAFF_REPLIED, owner="amy"))
 
@@ -149,8 +150,14 @@ class CRMContract:
 
     def test_find_patients_matches_by_phone(self, crm):
         crm.upsert_patient(patient())
-        crm.upsert_patient(patient(patient_key="pat-0002", last_name="Other",
-                                   phone="+15555550199", email="other@example.com"))
+        crm.upsert_patient(
+            patient(
+                patient_key="pat-0002",
+                last_name="Other",
+                phone="+15555550199",
+                email="other@example.com",
+            )
+        )
 
         found = crm.find_patients(PatientRecord(phone="+15555550101"))
         assert [p.patient_key for p in found] == ["pat-0001"]
@@ -164,8 +171,14 @@ class CRMContract:
 
     def test_find_patients_matches_by_last_name_in_any_case(self, crm):
         crm.upsert_patient(patient())
-        crm.upsert_patient(patient(patient_key="pat-0002", last_name="Other",
-                                   phone="+15555550199", email="other@example.com"))
+        crm.upsert_patient(
+            patient(
+                patient_key="pat-0002",
+                last_name="Other",
+                phone="+15555550199",
+                email="other@example.com",
+            )
+        )
 
         found = crm.find_patients(PatientRecord(last_name="EXAMPLE"))
         assert [p.patient_key for p in found] == ["pat-0001"]
@@ -179,7 +192,9 @@ class CRMContract:
     def test_find_patients_finds_transposed_first_and_last_names(self, crm):
         crm.upsert_patient(patient())
 
-        found = crm.find_patients(PatientRecord(first_name="Example", last_name="Robin"))
+        found = crm.find_patients(
+            PatientRecord(first_name="Example", last_name="Robin")
+        )
         assert [p.patient_key for p in found] == ["pat-0001"]
 
     def test_find_patients_with_nothing_to_match_finds_nobody(self, crm):
@@ -192,12 +207,21 @@ class CRMContract:
 
     def test_a_staff_task_is_keyed_by_intake_and_kind(self, crm):
         due = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
-        first = StaffTask(intake_id="int-0001", kind="call_back", queue=Queue.FRONT_DESK,
-                          due_at=due, summary="Call back about scheduling")
+        first = StaffTask(
+            intake_id="int-0001",
+            kind="call_back",
+            queue=Queue.FRONT_DESK,
+            due_at=due,
+            summary="Call back about scheduling",
+        )
         crm.upsert_staff_task(first)
-        crm.upsert_staff_task(first.model_copy(update={"status": "done", "owner": "amy"}))
         crm.upsert_staff_task(
-            StaffTask(intake_id="int-0001", kind="verify_insurance", queue=Queue.BILLING)
+            first.model_copy(update={"status": "done", "owner": "amy"})
+        )
+        crm.upsert_staff_task(
+            StaffTask(
+                intake_id="int-0001", kind="verify_insurance", queue=Queue.BILLING
+            )
         )
         crm.upsert_staff_task(
             StaffTask(intake_id="int-0002", kind="call_back", queue=Queue.FRONT_DESK)
@@ -212,22 +236,34 @@ class CRMContract:
     # -- outbox -----------------------------------------------------------------------
 
     def test_the_outbox_holds_one_message_per_intake_and_template(self, crm):
-        message = OutboundMessage(intake_id="int-0001", template_id="ack-referral",
-                                  template_version="3", channel="portal",
-                                  text="We received your referral.")
+        message = OutboundMessage(
+            intake_id="int-0001",
+            template_id="ack-referral",
+            template_version="3",
+            channel="portal",
+            text="We received your referral.",
+        )
         crm.enqueue_message(message)
         crm.enqueue_message(message.model_copy(update={"template_version": "4"}))
         crm.enqueue_message(message.model_copy(update={"template_id": "ask-insurance"}))
 
         messages = crm.outbox("int-0001")
-        assert sorted(m.template_id for m in messages) == ["ack-referral", "ask-insurance"]
+        assert sorted(m.template_id for m in messages) == [
+            "ack-referral",
+            "ask-insurance",
+        ]
         (ack,) = [m for m in messages if m.template_id == "ack-referral"]
         assert ack.template_version == "4"
         assert ack.text == "We received your referral."
 
     def test_a_sent_message_is_never_queued_again(self, crm):
-        message = OutboundMessage(intake_id="int-0001", template_id="ack-referral",
-                                  template_version="3", channel="portal", text="Hello")
+        message = OutboundMessage(
+            intake_id="int-0001",
+            template_id="ack-referral",
+            template_version="3",
+            channel="portal",
+            text="Hello",
+        )
         crm.enqueue_message(message.model_copy(update={"status": "sent"}))
         crm.enqueue_message(message)
 

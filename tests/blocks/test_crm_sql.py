@@ -16,15 +16,22 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import create_engine, inspect, insert, text
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from blocks import crm as crm_module
 from blocks.crm import CRMConflictError, SqlCRM
 from blocks.crm_migrations import current_revision, upgrade
-from intake.models import CRMFields, IntakeStatus
-from tests.blocks.crm_contract import CRMContract, full_intake
+from intake.models import (
+    CRMFields,
+    IntakeStatus,
+    OutboundMessage,
+    PatientRecord,
+    Queue,
+    StaffTask,
+)
+from tests.blocks.crm_contract import CRMContract, full_intake, patient
 
 POSTGRES_URL = os.environ.get(
     "INTAKE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -101,8 +108,10 @@ def postgres_server() -> Iterator[Engine]:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure means no server to test
         engine.dispose()
-        pytest.skip(f"PostgreSQL at {make_url(POSTGRES_URL).host} unreachable: "
-                    f"{type(exc).__name__}")
+        pytest.skip(
+            f"PostgreSQL at {make_url(POSTGRES_URL).host} unreachable: "
+            f"{type(exc).__name__}"
+        )
     yield engine
     engine.dispose()
 
@@ -111,8 +120,8 @@ def _create_database(server: Engine) -> str:
     name = f"crm_test_{uuid.uuid4().hex[:12]}"
     with server.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(POSTGRES_URL).set(database=name).render_as_string(
-        hide_password=False
+    return (
+        make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     )
 
 
@@ -199,30 +208,70 @@ def test_postgres_refuses_a_duplicate_intake_id(empty_postgres_url: str):
     engine.dispose()
 
 
-@pytest.mark.postgres
-def test_concurrent_writes_of_one_new_intake_leave_one_record(postgres_crm_url: str):
-    crm = SqlCRM(connection_url=SecretStr(postgres_crm_url))
-    with crm.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(CRM_TABLES)} RESTART IDENTITY"))
+def _race(crm: SqlCRM, write) -> list[Exception]:  # type: ignore[no-untyped-def]
+    """Run four writes of one new key at the same moment; the errors they raised."""
     start = threading.Barrier(4)
     errors: list[Exception] = []
 
-    def write(status: IntakeStatus) -> None:
+    def run(n: int) -> None:
         start.wait()
         try:
-            crm.upsert_intake(full_intake("int-race", status=status))
+            write(n)
         except CRMConflictError as exc:
             errors.append(exc)
 
-    threads = [
-        threading.Thread(target=write, args=(status,))
-        for status in (IntakeStatus.NEW, IntakeStatus.NEEDS_REVIEW,
-                       IntakeStatus.ESCALATED, IntakeStatus.CLOSED)
-    ]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return errors
 
-    assert errors == []
-    assert [row["intake_id"] for row in crm.export_intakes()] == ["int-race"]
+
+@pytest.fixture
+def postgres_crm(postgres_crm_url: str) -> SqlCRM:
+    crm = SqlCRM(connection_url=SecretStr(postgres_crm_url))
+    with crm.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(CRM_TABLES)} RESTART IDENTITY"))
+    return crm
+
+
+@pytest.mark.postgres
+def test_concurrent_writes_of_one_new_intake_leave_one_record(postgres_crm: SqlCRM):
+    statuses = list(IntakeStatus)
+
+    def write(n: int) -> None:
+        postgres_crm.upsert_intake(full_intake("int-race", status=statuses[n]))
+
+    assert _race(postgres_crm, write) == []
+    assert [r["intake_id"] for r in postgres_crm.export_intakes()] == ["int-race"]
+
+
+@pytest.mark.postgres
+def test_concurrent_writes_of_one_new_patient_task_and_message_leave_one_each(
+    postgres_crm: SqlCRM,
+):
+    def write(n: int) -> None:
+        postgres_crm.upsert_patient(patient(phone=f"+1555555010{n}"))
+        postgres_crm.upsert_staff_task(
+            StaffTask(
+                intake_id="int-race",
+                kind="call_back",
+                queue=Queue.FRONT_DESK,
+                summary=f"attempt {n}",
+            )
+        )
+        postgres_crm.enqueue_message(
+            OutboundMessage(
+                intake_id="int-race",
+                template_id="ack",
+                channel="portal",
+                template_version=str(n),
+                text="We received your request.",
+            )
+        )
+
+    assert _race(postgres_crm, write) == []
+    assert len(postgres_crm.find_patients(PatientRecord(last_name="Example"))) == 1
+    assert len(postgres_crm.staff_tasks("int-race")) == 1
+    assert len(postgres_crm.outbox("int-race")) == 1

@@ -89,9 +89,14 @@ def org_schema() -> dict[str, ObjectSchema]:
         "Contact": ObjectSchema(
             prefix="003",
             fields={
-                "Id": "id", "FirstName": "string", "LastName": "string",
-                "Birthdate": "date", "Phone": "string", "Email": "string",
-                "Patient_Key__c": "string", "Portal_Account__c": "string",
+                "Id": "id",
+                "FirstName": "string",
+                "LastName": "string",
+                "Birthdate": "date",
+                "Phone": "string",
+                "Email": "string",
+                "Patient_Key__c": "string",
+                "Portal_Account__c": "string",
             },
             external_ids=frozenset({"Patient_Key__c"}),
             required=frozenset({"LastName"}),
@@ -100,13 +105,21 @@ def org_schema() -> dict[str, ObjectSchema]:
         "Case": ObjectSchema(
             prefix="500",
             fields={
-                "Id": "id", "Intake_Id__c": "string", "Patient_Key__c": "string",
-                "Intake_Source__c": "string", "Received_At__c": "datetime",
-                "Request_Type__c": "string", "Urgency__c": "string",
-                "Patient_Status__c": "string", "Queue__c": "string",
-                "Owner_Label__c": "string", "Intake_Status__c": "string",
-                "Missing_Information__c": "multi", "Stop_Automation__c": "boolean",
-                "Response_Due__c": "datetime", "Follow_Up_Outcome__c": "string",
+                "Id": "id",
+                "Intake_Id__c": "string",
+                "Patient_Key__c": "string",
+                "Intake_Source__c": "string",
+                "Received_At__c": "datetime",
+                "Request_Type__c": "string",
+                "Urgency__c": "string",
+                "Patient_Status__c": "string",
+                "Queue__c": "string",
+                "Owner_Label__c": "string",
+                "Intake_Status__c": "string",
+                "Missing_Information__c": "multi",
+                "Stop_Automation__c": "boolean",
+                "Response_Due__c": "datetime",
+                "Follow_Up_Outcome__c": "string",
                 "Referral_Source__c": "string",
             },
             external_ids=frozenset({"Intake_Id__c"}),
@@ -124,33 +137,50 @@ def org_schema() -> dict[str, ObjectSchema]:
         "Task": ObjectSchema(
             prefix="00T",
             fields={
-                "Id": "id", "Subject": "string", "Description": "string",
-                "ActivityDate": "date", "Status": "string",
-                "Intake_Task_Key__c": "string", "Intake_Id__c": "string",
-                "Task_Kind__c": "string", "Queue__c": "string",
-                "Owner_Label__c": "string", "Intake_Task_Status__c": "string",
+                "Id": "id",
+                "Subject": "string",
+                "Description": "string",
+                "ActivityDate": "date",
+                "Status": "string",
+                "Intake_Task_Key__c": "string",
+                "Intake_Id__c": "string",
+                "Task_Kind__c": "string",
+                "Queue__c": "string",
+                "Owner_Label__c": "string",
+                "Intake_Task_Status__c": "string",
                 "Due_At__c": "datetime",
             },
             external_ids=frozenset({"Intake_Task_Key__c"}),
             picklists={
-                "Status": frozenset({
-                    "Not Started", "In Progress", "Completed",
-                    "Waiting on someone else", "Deferred",
-                }),
+                "Status": frozenset(
+                    {
+                        "Not Started",
+                        "In Progress",
+                        "Completed",
+                        "Waiting on someone else",
+                        "Deferred",
+                    }
+                ),
             },
             defaults={"Status": "Not Started"},
         ),
         "Intake_Message__c": ObjectSchema(
             prefix="a0M",
             fields={
-                "Id": "id", "Intake_Message_Key__c": "string",
-                "Intake_Id__c": "string", "Template_Id__c": "string",
-                "Template_Version__c": "string", "Channel__c": "string",
-                "Message_Text__c": "string", "Message_Status__c": "string",
+                "Id": "id",
+                "Intake_Message_Key__c": "string",
+                "Intake_Id__c": "string",
+                "Template_Id__c": "string",
+                "Template_Version__c": "string",
+                "Channel__c": "string",
+                "Message_Text__c": "string",
+                "Message_Status__c": "string",
             },
             external_ids=frozenset({"Intake_Message_Key__c"}),
             picklists={
-                "Message_Status__c": frozenset({"queued", "sent", "failed", "cancelled"}),
+                "Message_Status__c": frozenset(
+                    {"queued", "sent", "failed", "cancelled"}
+                ),
             },
         ),
     }
@@ -182,7 +212,9 @@ def _parse_datetime(text: str) -> datetime:
 
 
 def _format_datetime(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    return (
+        moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    )
 
 
 def _normalise(obj: str, schema: ObjectSchema, name: str, value: Any) -> Any:
@@ -204,7 +236,8 @@ def _normalise(obj: str, schema: ObjectSchema, name: str, value: Any) -> Any:
             raise ValueError(value)
     except ValueError:
         raise ApiError(
-            400, "JSON_PARSER_ERROR",
+            400,
+            "JSON_PARSER_ERROR",
             f"Cannot deserialize instance of {kind} from value {value!r} for {name}",
         ) from None
     allowed = schema.picklists.get(name)
@@ -213,7 +246,8 @@ def _normalise(obj: str, schema: ObjectSchema, name: str, value: Any) -> Any:
         for item in chosen:
             if item not in allowed:
                 raise ApiError(
-                    400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                     f"{name}: bad value for restricted picklist field: {item}",
                 )
     return value
@@ -224,8 +258,16 @@ def _normalise(obj: str, schema: ObjectSchema, name: str, value: Any) -> Any:
 
 
 _ESCAPES = {
-    "\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t", "b": "\b",
-    "f": "\f", "%": "%", "_": "_",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "b": "\b",
+    "f": "\f",
+    "%": "%",
+    "_": "_",
 }
 _TOKEN = re.compile(
     r"""
@@ -239,8 +281,25 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY",
-    "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "NULL", "TRUE", "FALSE",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "NULLS",
+    "FIRST",
+    "LAST",
+    "LIMIT",
+    "NULL",
+    "TRUE",
+    "FALSE",
 }
 
 
@@ -270,7 +329,9 @@ def tokenize(soql: str) -> list[Token]:
                 if c == "\\":
                     escaped = soql[j + 1] if j + 1 < n else ""
                     if escaped not in _ESCAPES:
-                        raise _malformed(f"invalid escape sequence in: {soql[i:j + 2]}")
+                        raise _malformed(
+                            f"invalid escape sequence in: {soql[i : j + 2]}"
+                        )
                     decoded.append(_ESCAPES[escaped])
                     j += 2
                     continue
@@ -278,12 +339,14 @@ def tokenize(soql: str) -> list[Token]:
                     break
                 decoded.append(c)
                 j += 1
-            tokens.append(Token("string", soql[i:j + 1], "".join(decoded), soql[i + 1:j]))
+            tokens.append(
+                Token("string", soql[i : j + 1], "".join(decoded), soql[i + 1 : j])
+            )
             i = j + 1
             continue
         match = _TOKEN.match(soql, i)
         if not match:
-            raise _malformed(f"unexpected character at: {soql[i:i + 20]}")
+            raise _malformed(f"unexpected character at: {soql[i : i + 20]}")
         kind = match.lastgroup or ""
         text = match.group()
         if kind == "ident" and text.upper() in _KEYWORDS:
@@ -402,14 +465,20 @@ class _Parser:
         token = self.peek()
         if token is not None:
             raise _malformed(f"unexpected token {token.text!r} in: {self.soql}")
-        return ParsedQuery(self.soql, obj, fields, where, order_by, limit, self.literals)
+        return ParsedQuery(
+            self.soql, obj, fields, where, order_by, limit, self.literals
+        )
 
     def condition(self) -> Any:
         items = [self.unary()]
         joiner: str | None = None
         while True:
             token = self.peek()
-            if token is None or token.kind != "keyword" or token.text not in {"AND", "OR"}:
+            if (
+                token is None
+                or token.kind != "keyword"
+                or token.text not in {"AND", "OR"}
+            ):
                 break
             if joiner is not None and token.text != joiner:
                 # SOQL refuses AND and OR at one level without parentheses.
@@ -458,7 +527,9 @@ class _Parser:
             raise _malformed("NOT must precede IN here")
         token = self.take()
         if token.kind != "op":
-            raise _malformed(f"expecting an operator after {name}, found {token.text!r}")
+            raise _malformed(
+                f"expecting an operator after {name}, found {token.text!r}"
+            )
         return Comparison(name, token.text, self.value())
 
     def value(self) -> Any:
@@ -505,7 +576,10 @@ def _compare(left: Any, op: str, right: Any) -> bool:
     if left is None or right is None:
         return False
     return {
-        "<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
+        "<": left < right,
+        "<=": left <= right,
+        ">": left > right,
+        ">=": left >= right,
     }[op]
 
 
@@ -566,13 +640,16 @@ class RecordedRequest:
     path: str
     timeout: Any
     session: str | None
+    status: int | None = None  # None when the fake raised a network error
 
 
 class _NoNetwork(BaseAdapter):
     """Refuses every request that the fake does not serve."""
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        raise requests.ConnectionError(f"tests are offline: {urlsplit(request.url).netloc}")
+        raise requests.ConnectionError(
+            f"tests are offline: {urlsplit(request.url).netloc}"
+        )
 
     def close(self) -> None:
         pass
@@ -601,7 +678,9 @@ class FakeSalesforce(BaseAdapter):
         self.page_size = page_size
         self.bulk_polls_before_complete = bulk_polls_before_complete
         self.schema = org_schema()
-        self.records: dict[str, list[dict[str, Any]]] = {name: [] for name in self.schema}
+        self.records: dict[str, list[dict[str, Any]]] = {
+            name: [] for name in self.schema
+        }
         self.requests: list[RecordedRequest] = []
         self.queries: list[ParsedQuery] = []
         self.jobs: dict[str, BulkJob] = {}
@@ -653,7 +732,8 @@ class FakeSalesforce(BaseAdapter):
 
     def find(self, obj: str, **criteria: Any) -> list[dict[str, Any]]:
         return [
-            r for r in self.records[obj]
+            r
+            for r in self.records[obj]
             if all(r.get(k) == v for k, v in criteria.items())
         ]
 
@@ -674,15 +754,16 @@ class FakeSalesforce(BaseAdapter):
         parts = urlsplit(request.url or "")
         host = parts.hostname or ""
         auth = request.headers.get("Authorization", "")
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+        recorded = RecordedRequest(
+            request.method or "", host, parts.path, timeout, token
+        )
         with self._lock:
-            self.requests.append(
-                RecordedRequest(request.method or "", host, parts.path, timeout, token)
-            )
+            self.requests.append(recorded)
             target = "login" if host in LOGIN_HOSTS else "api"
             fault = self._take_fault(request, target)
         if fault is not None and not fault.after_processing:
-            return self._fault_response(request, fault)
+            return self._answer(recorded, self._fault_response(request, fault))
         try:
             if target == "login":
                 response = self._login(request)
@@ -697,13 +778,22 @@ class FakeSalesforce(BaseAdapter):
             body = [{"message": error.message, "errorCode": error.code}]
             response = _response(request, error.status, body)
         if fault is not None:
-            return self._fault_response(request, fault)
+            return self._answer(recorded, self._fault_response(request, fault))
+        return self._answer(recorded, response)
+
+    @staticmethod
+    def _answer(
+        recorded: RecordedRequest, response: requests.Response
+    ) -> requests.Response:
+        recorded.status = response.status_code
         return response
 
     def close(self) -> None:
         pass
 
-    def _take_fault(self, request: requests.PreparedRequest, target: str) -> Fault | None:
+    def _take_fault(
+        self, request: requests.PreparedRequest, target: str
+    ) -> Fault | None:
         for fault in self._faults:
             if fault.target != target or (fault.when and not fault.when(request)):
                 continue
@@ -717,16 +807,22 @@ class FakeSalesforce(BaseAdapter):
         self, request: requests.PreparedRequest, fault: Fault
     ) -> requests.Response:
         if fault.exception is not None:
-            raise fault.exception if isinstance(fault.exception, Exception) else (
-                fault.exception("simulated network failure")
+            raise (
+                fault.exception
+                if isinstance(fault.exception, Exception)
+                else (fault.exception("simulated network failure"))
             )
-        body_text = request.body.decode() if isinstance(request.body, bytes) else (
-            request.body or ""
+        body_text = (
+            request.body.decode()
+            if isinstance(request.body, bytes)
+            else (request.body or "")
         )
         # Like Salesforce, quote what was sent: the connector must not pass it on.
         message = f"{fault.message}; request {request.url} body {body_text}"
         return _response(
-            request, fault.status or 500, [{"message": message, "errorCode": fault.error_code}]
+            request,
+            fault.status or 500,
+            [{"message": message, "errorCode": fault.error_code}],
         )
 
     def _new_id(self, obj: str) -> str:
@@ -738,7 +834,11 @@ class FakeSalesforce(BaseAdapter):
         path = urlsplit(request.url or "").path
         if request.method != "POST" or not path.startswith("/services/Soap/u/"):
             return _response(request, 404, "Not Found", "text/plain")
-        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
+        body = (
+            request.body.decode()
+            if isinstance(request.body, bytes)
+            else str(request.body)
+        )
         root = ET.fromstring(body)
         ns = {"n": "urn:partner.soap.sforce.com"}
         username = root.findtext(".//n:username", namespaces=ns)
@@ -782,13 +882,17 @@ class FakeSalesforce(BaseAdapter):
         version = match["version"]
         segments = [unquote(s) for s in match["rest"].rstrip("/").split("/")]
         method = request.method or "GET"
-        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        body = (
+            request.body.decode() if isinstance(request.body, bytes) else request.body
+        )
         if segments[0] == "sobjects" and len(segments) == 4:
             _, obj, field_name, value = segments
             if method == "PATCH":
                 return self._upsert(request, version, obj, field_name, value, body)
             if method == "GET":
-                return self._get_by_external_id(request, version, obj, field_name, value)
+                return self._get_by_external_id(
+                    request, version, obj, field_name, value
+                )
         if segments[0] == "query" and method == "GET":
             if len(segments) == 1:
                 soql = parse_qs(query).get("q", [""])[0]
@@ -801,39 +905,52 @@ class FakeSalesforce(BaseAdapter):
     def _object(self, obj: str) -> ObjectSchema:
         schema = self.schema.get(obj)
         if schema is None:
-            raise ApiError(404, "NOT_FOUND", f"The requested resource does not exist: {obj}")
+            raise ApiError(
+                404, "NOT_FOUND", f"The requested resource does not exist: {obj}"
+            )
         return schema
 
     def _matching(self, obj: str, field_name: str, value: str) -> list[dict[str, Any]]:
         # External ids match case-blind unless the field is marked case-sensitive.
         return [
-            r for r in self.records[obj]
-            if isinstance(r.get(field_name), str) and r[field_name].lower() == value.lower()
+            r
+            for r in self.records[obj]
+            if isinstance(r.get(field_name), str)
+            and r[field_name].lower() == value.lower()
         ]
 
     def _check_external_id(self, obj: str, field_name: str) -> ObjectSchema:
         schema = self._object(obj)
         if field_name not in schema.external_ids:
             raise ApiError(
-                404, "NOT_FOUND",
+                404,
+                "NOT_FOUND",
                 f"Provided external ID field does not exist or is not accessible: "
                 f"{field_name}",
             )
         return schema
 
     def _apply(
-        self, obj: str, schema: ObjectSchema, record: dict[str, Any], values: dict[str, Any]
+        self,
+        obj: str,
+        schema: ObjectSchema,
+        record: dict[str, Any],
+        values: dict[str, Any],
     ) -> None:
         for name, value in values.items():
             if name not in schema.fields or schema.fields[name] == "id":
                 raise ApiError(
-                    400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj}"
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on sobject of type {obj}",
                 )
             record[name] = _normalise(obj, schema, name, value)
         for name in schema.required:
             if record.get(name) in (None, ""):
                 raise ApiError(
-                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]"
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{name}]",
                 )
 
     def _upsert(
@@ -854,12 +971,15 @@ class FakeSalesforce(BaseAdapter):
             raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
         if "Id" in values or field_name in values:
             raise ApiError(
-                400, "INVALID_FIELD",
+                400,
+                "INVALID_FIELD",
                 f"Do not specify Id or {field_name} in the request body",
             )
         matches = self._matching(obj, field_name, value)
         if len(matches) > 1:
-            urls = [f"/services/data/v{version}/sobjects/{obj}/{r['Id']}" for r in matches]
+            urls = [
+                f"/services/data/v{version}/sobjects/{obj}/{r['Id']}" for r in matches
+            ]
             return _response(request, 300, urls)
         if matches:
             record = dict(matches[0])
@@ -872,7 +992,9 @@ class FakeSalesforce(BaseAdapter):
         answer = {"id": record["Id"], "success": True, "errors": [], "created": True}
         return _response(request, 201, answer)
 
-    def _present(self, obj: str, record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    def _present(
+        self, obj: str, record: dict[str, Any], fields: list[str]
+    ) -> dict[str, Any]:
         schema = self.schema[obj]
         shown: dict[str, Any] = {
             "attributes": {
@@ -884,7 +1006,9 @@ class FakeSalesforce(BaseAdapter):
             shown[name] = self._value(obj, schema, record, name)
         return shown
 
-    def _value(self, obj: str, schema: ObjectSchema, record: dict[str, Any], name: str) -> Any:
+    def _value(
+        self, obj: str, schema: ObjectSchema, record: dict[str, Any], name: str
+    ) -> Any:
         if name in schema.computed:
             return schema.computed[name](record)
         if name not in schema.fields:
@@ -906,9 +1030,13 @@ class FakeSalesforce(BaseAdapter):
         if not matches:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         if len(matches) > 1:
-            urls = [f"/services/data/v{version}/sobjects/{obj}/{r['Id']}" for r in matches]
+            urls = [
+                f"/services/data/v{version}/sobjects/{obj}/{r['Id']}" for r in matches
+            ]
             return _response(request, 300, urls)
-        return _response(request, 200, self._present(obj, matches[0], list(schema.fields)))
+        return _response(
+            request, 200, self._present(obj, matches[0], list(schema.fields))
+        )
 
     # -- SOQL -------------------------------------------------------------------------
 
@@ -937,7 +1065,7 @@ class FakeSalesforce(BaseAdapter):
         rows: list[dict[str, Any]],
         total: int,
     ) -> requests.Response:
-        page, rest = rows[: self.page_size], rows[self.page_size:]
+        page, rest = rows[: self.page_size], rows[self.page_size :]
         answer: dict[str, Any] = {"totalSize": total, "done": not rest, "records": page}
         if rest:
             cursor = f"01gFAKE{next(self._ids):08d}-{self.page_size}"
@@ -970,7 +1098,7 @@ class FakeSalesforce(BaseAdapter):
             return found if node.op == "IN" else not found
         return _compare(left, node.op, node.value)
 
-    # -- Bulk API 2.0 -------------------------------------------------------------------
+    # -- Bulk API 2.0 ---------------------------------------------------------------
 
     def _bulk(
         self, request: requests.PreparedRequest, method: str, rest: list[str], body: Any
@@ -1026,8 +1154,9 @@ class FakeSalesforce(BaseAdapter):
             first, second, rows = results[rest[1]]
             out = io.StringIO()
             header = [c for c in (first, second) if c] + job.columns
-            writer = csv.DictWriter(out, fieldnames=header, quoting=csv.QUOTE_ALL,
-                                    lineterminator="\n")
+            writer = csv.DictWriter(
+                out, fieldnames=header, quoting=csv.QUOTE_ALL, lineterminator="\n"
+            )
             writer.writeheader()
             writer.writerows(rows)
             return _response(request, 200, out.getvalue(), "text/csv")
@@ -1054,13 +1183,16 @@ class FakeSalesforce(BaseAdapter):
             try:
                 if key.lower() in seen:
                     raise ApiError(
-                        400, "DUPLICATE_VALUE", f"Duplicate external id specified: {key}"
+                        400,
+                        "DUPLICATE_VALUE",
+                        f"Duplicate external id specified: {key}",
                     )
                 seen.add(key.lower())
                 matches = self._matching(job.object, job.external_id_field, key)
                 if len(matches) > 1:
                     raise ApiError(
-                        300, "DUPLICATE_EXTERNAL_ID",
+                        300,
+                        "DUPLICATE_EXTERNAL_ID",
                         f"{job.external_id_field}: more than one record found for "
                         f"external id field: {key}",
                     )
@@ -1083,7 +1215,11 @@ class FakeSalesforce(BaseAdapter):
                 )
             except ApiError as error:
                 job.failed.append(
-                    {"sf__Id": "", "sf__Error": f"{error.code}:{error.message}:--", **row}
+                    {
+                        "sf__Id": "",
+                        "sf__Error": f"{error.code}:{error.message}:--",
+                        **row,
+                    }
                 )
 
 
