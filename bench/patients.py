@@ -118,6 +118,7 @@ VARIATIONS: dict[str, float] = {
     "compound_surname": 0.06,
     "dob_as_text": 0.05,
     "new_phone": 0.04,
+    "short_given_name": 0.04,
 }
 SECOND_VARIATION_RATE = 0.3
 
@@ -156,7 +157,8 @@ class Generator:
 
     def __post_init__(self) -> None:
         self.area_codes = [
-            a for a in range(201, 990)
+            a
+            for a in range(201, 990)
             if a % 100 != 11 and (a // 10) % 10 != 9  # no N11, no N9X codes
         ]
         table = load_yaml("nicknames.yaml")
@@ -173,7 +175,8 @@ class Generator:
 
     def phone(self) -> str:
         while True:
-            number = f"({self.rng.choice(self.area_codes)}) 555-01{self.rng.randrange(100):02d}"
+            area, line = self.rng.choice(self.area_codes), self.rng.randrange(100)
+            number = f"({area}) 555-01{line:02d}"
             if number not in self.used_phones:
                 self.used_phones.add(number)
                 return number
@@ -187,12 +190,20 @@ class Generator:
     def dob(self, low: int = 1934, high: int = 2023) -> date:
         low, high = max(1934, min(low, 2023)), max(1934, min(high, 2023))
         start = date(min(low, high), 1, 1)
-        return start + timedelta(days=self.rng.randrange((date(high, 12, 31) - start).days))
+        return start + timedelta(
+            days=self.rng.randrange((date(high, 12, 31) - start).days)
+        )
 
     def given(self, spanish: bool, female: bool) -> str:
-        if spanish:
-            return self.pick(ES_FEMALE if female else ES_MALE)
-        return self.pick(EN_FEMALE if female else EN_MALE)
+        if not spanish:
+            return self.pick(EN_FEMALE if female else EN_MALE)
+        names = ES_FEMALE if female else ES_MALE
+        first = self.pick(names)
+        if " " not in first and self.rng.random() < 0.15:
+            second = self.pick(names)  # two given names: "José Luis"
+            if " " not in second and second != first:
+                return f"{first} {second}"
+        return first
 
     def surname(self, spanish: bool) -> str:
         if not spanish:
@@ -215,11 +226,16 @@ class Generator:
                 female = self.rng.random() < 0.5
                 first, last = self.given(spanish, female), self.surname(spanish)
                 person = Person(
-                    pid, first, last, self.dob(),
+                    pid,
+                    first,
+                    last,
+                    self.dob(),
                     self.phone() if self.rng.random() < 0.95 else None,
                     self.email(first, last) if self.rng.random() < 0.85 else None,
                     f"PT-{pid:06d}" if self.rng.random() < 0.3 else None,
-                    spanish, female, household=len(households),
+                    spanish,
+                    female,
+                    household=len(households),
                 )
                 households.append([person])
             people.append(person)
@@ -261,16 +277,24 @@ class Generator:
                 last = f"{head.last} Jr"
         shares_email = head.email is not None and self.rng.random() < 0.4
         person = Person(
-            pid, first, last, dob,
+            pid,
+            first,
+            last,
+            dob,
             head.phone if head.phone and self.rng.random() < 0.9 else self.phone(),
             head.email if shares_email else self.email(first, last),
             f"PT-{pid:06d}" if self.rng.random() < 0.3 else None,
-            head.spanish, female, household=head.household, role=role,
+            head.spanish,
+            female,
+            household=head.household,
+            role=role,
         )
         household.append(person)
         return person
 
-    def record(self, person: Person, seq: int, variations: tuple[str, ...] = ()) -> IntakeRecord:
+    def record(
+        self, person: Person, seq: int, variations: tuple[str, ...] = ()
+    ) -> IntakeRecord:
         first, last = person.first, person.last
         dob: date | None = person.dob
         dob_text: str | None = None
@@ -302,6 +326,8 @@ class Generator:
                 phone = self.phone()
             elif kind == "missing_dob":
                 dob = None
+            elif kind == "short_given_name":
+                first = first.split()[0]
             elif kind == "compound_surname":
                 parts = last.split()
                 last = parts[0] if len(parts) > 1 else last.replace(" ", "-").upper()
@@ -313,14 +339,18 @@ class Generator:
             source_id=f"bench-{seq:06d}",
             received_at=RECEIVED_AT,
             patient=PatientIdentity(
-                first_name=first, last_name=last, date_of_birth=dob,
+                first_name=first,
+                last_name=last,
+                date_of_birth=dob,
                 date_of_birth_text=dob_text,
             ),
             contact=ContactDetails(
                 phones=[_phone_format(phone, self.rng)] if phone else [],
                 emails=[_email_case(email, self.rng)] if email else [],
                 portal_account=(
-                    person.portal if person.portal and self.rng.random() < 0.25 else None
+                    person.portal
+                    if person.portal and self.rng.random() < 0.25
+                    else None
                 ),
             ),
         )
@@ -335,6 +365,8 @@ class Generator:
                 chosen.append(extra)
         if "swapped_dob" in chosen and swap_day_month(person.dob) is None:
             chosen[chosen.index("swapped_dob")] = "missing_dob"  # can't swap 25/03
+        if "short_given_name" in chosen and " " not in person.first:
+            chosen[chosen.index("short_given_name")] = "accents_case"
         return tuple(chosen)
 
 
@@ -354,17 +386,29 @@ def _typo(name: str, rng: random.Random) -> str:
     op = rng.choice(["sub", "del", "ins", "swap"])
     letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
     if op == "sub":
-        return name[:i] + letter + name[i + 1:]
+        return name[:i] + letter + name[i + 1 :]
     if op == "del":
-        return name[:i] + name[i + 1:]
+        return name[:i] + name[i + 1 :]
     if op == "ins":
         return name[:i] + letter + name[i:]
-    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+    return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
 
 
 def _dob_text(value: date, rng: random.Random) -> str:
-    months_es = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio",
-                 "agosto", "septiembre", "octubre", "noviembre", "diciembre"]
+    months_es = [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ]
     style = rng.randrange(4)
     if style == 0:
         return value.strftime("%m/%d/%Y")
@@ -378,13 +422,15 @@ def _dob_text(value: date, rng: random.Random) -> str:
 def _phone_format(phone: str, rng: random.Random) -> str:
     digits = "".join(c for c in phone if c.isdigit())
     area, rest = digits[:3], digits[3:]
-    return rng.choice([
-        phone,
-        f"{area}-{rest[:3]}-{rest[3:]}",
-        f"+1 {area} {rest[:3]} {rest[3:]}",
-        f"{area}.{rest[:3]}.{rest[3:]}",
-        digits,
-    ])
+    return rng.choice(
+        [
+            phone,
+            f"{area}-{rest[:3]}-{rest[3:]}",
+            f"+1 {area} {rest[:3]} {rest[3:]}",
+            f"{area}.{rest[:3]}.{rest[3:]}",
+            digits,
+        ]
+    )
 
 
 def _email_case(email: str, rng: random.Random) -> str:
@@ -396,7 +442,9 @@ class CandidateIndex:
 
     def __init__(self) -> None:
         self.rows: dict[str, PatientRecord] = {}
-        self.by: dict[str, dict[Any, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.by: dict[str, dict[Any, list[str]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
 
     def add(self, patient: PatientRecord) -> None:
         assert patient.patient_key is not None
@@ -440,7 +488,9 @@ def _storage_order(key: str) -> int:
     return int(key.rsplit("-", 1)[1])
 
 
-def generate(n: int, dup_rate: float, household_rate: float, seed: int) -> list[Arrival]:
+def generate(
+    n: int, dup_rate: float, household_rate: float, seed: int
+) -> list[Arrival]:
     rng = random.Random(seed)
     gen = Generator(rng)
     n_dups = round(n * dup_rate)
@@ -448,12 +498,16 @@ def generate(n: int, dup_rate: float, household_rate: float, seed: int) -> list[
     rng.shuffle(people)
     timeline: list[tuple[float, int, Arrival]] = []
     for position, person in enumerate(people):
-        timeline.append((float(position), 0, Arrival(person.person_id, gen.record(person, 0))))
+        timeline.append(
+            (float(position), 0, Arrival(person.person_id, gen.record(person, 0)))
+        )
     for _ in range(n_dups):
         position = rng.randrange(len(people))
         person = people[position]
         variations = gen.variation_for(person)
-        arrival = Arrival(person.person_id, gen.record(person, 0, variations), variations)
+        arrival = Arrival(
+            person.person_id, gen.record(person, 0, variations), variations
+        )
         timeline.append((rng.uniform(position, len(people)), 1, arrival))
     timeline.sort(key=lambda item: (item[0], item[1]))
     arrivals = [item[2] for item in timeline]
@@ -464,8 +518,12 @@ def generate(n: int, dup_rate: float, household_rate: float, seed: int) -> list[
     return arrivals
 
 
-def run(n: int = 10_000, dup_rate: float = 0.10, household_rate: float = 0.25,
-        seed: int = 20250115) -> dict[str, Any]:
+def run(
+    n: int = 10_000,
+    dup_rate: float = 0.10,
+    household_rate: float = 0.25,
+    seed: int = 20250115,
+) -> dict[str, Any]:
     arrivals = generate(n, dup_rate, household_rate, seed)
     index = CandidateIndex()
     key_person: dict[str, int] = {}
@@ -519,7 +577,9 @@ def run(n: int = 10_000, dup_rate: float = 0.10, household_rate: float = 0.25,
     records, dups = counts["records"], counts["duplicates"]
     strict = counts["dup_linked_right"] / dups if dups else 1.0
     assisted = (
-        (counts["dup_linked_right"] + counts["dup_ambiguous_right"]) / dups if dups else 1.0
+        (counts["dup_linked_right"] + counts["dup_ambiguous_right"]) / dups
+        if dups
+        else 1.0
     )
     false_merges = counts["dup_false_merge"] + counts["first_false_merge"]
     result = {
@@ -530,7 +590,8 @@ def run(n: int = 10_000, dup_rate: float = 0.10, household_rate: float = 0.25,
         "false_merge_rate": false_merges / records,
         "duplicate_recall_strict_link": strict,
         "duplicate_recall_staff_assisted": assisted,
-        "duplicates_missed_new_record": counts["dup_new"] + counts["dup_ambiguous_without_right"],
+        "duplicates_missed_new_record": counts["dup_new"]
+        + counts["dup_ambiguous_without_right"],
         "ambiguous": counts["ambiguous"],
         "ambiguous_rate": counts["ambiguous"] / records,
         "ambiguous_first_seen": counts["first_ambiguous_without_right"],
@@ -569,7 +630,8 @@ def _report(result: dict[str, Any]) -> str:
         f"({result['false_merges']} links to the wrong person; target "
         f"<= {TARGET_FALSE_MERGE_RATE:.1%})",
         f"duplicate recall, link only  {result['duplicate_recall_strict_link']:>8.4f}",
-        f"duplicate recall, with staff {result['duplicate_recall_staff_assisted']:>8.4f}  "
+        "duplicate recall, with staff "
+        f"{result['duplicate_recall_staff_assisted']:>8.4f}  "
         f"(target >= {TARGET_DUPLICATE_RECALL})",
         f"duplicates missed            {result['duplicates_missed_new_record']:>8,}  "
         "(a second record was created)",
@@ -594,8 +656,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--records", type=int, default=10_000)
     parser.add_argument("--dup-rate", type=float, default=0.10)
-    parser.add_argument("--household-rate", type=float, default=0.25,
-                        help="share of people who join an existing household")
+    parser.add_argument(
+        "--household-rate",
+        type=float,
+        default=0.25,
+        help="share of people who join an existing household",
+    )
     parser.add_argument("--seed", type=int, default=20250115)
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)

@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from blocks.model import (
     PROMPT_NAMES,
     MissingAnswer,
@@ -37,7 +39,7 @@ from intake.models import TriageResult
 
 DEV_SET = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "dev.jsonl"
 TARGET_MEDIAN = 600
-SCHEMAS = {
+SCHEMAS: dict[str, type[BaseModel]] = {
     "routing": RoutingAnswer,
     "missing": MissingAnswer,
     "summary": SummaryAnswer,

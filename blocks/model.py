@@ -5,8 +5,8 @@ runs first. A practice may turn on the AI model deliberately; it then sees
 only redacted text (``intake.redact``), and its answer can raise urgency, stop
 automation or ask staff to review, never lower what the rules decided.
 
-Errors raised here (all :class:`~intake.errors.IntakeError`, messages without
-prompt text or field values)::
+Errors raised here (defined in ``intake.model_errors`` so that ``phi_safe``
+keeps their safe, actionable text; all :class:`~intake.errors.IntakeError`)::
 
     ModelError                  the AI model layer failed; the rules' result stands
     ├── VendorAgreementMissing  no business associate agreement: refuses to start
@@ -43,7 +43,15 @@ from pydantic import (
 )
 
 from intake.config import ConfigError, load_yaml, routing
-from intake.errors import IntakeError, TransientStepError
+from intake.model_errors import (
+    ModelError,
+    ModelNotConfigured,
+    ModelRateLimited,
+    ModelRequestRejected,
+    ModelTimeout,
+    ModelUnavailable,
+    VendorAgreementMissing,
+)
 from intake.models import (
     IntakeRecord,
     MissingDetail,
@@ -66,40 +74,29 @@ log = logging.getLogger(__name__)
 
 PROMPT_NAMES = ("routing", "missing", "summary", "reply")
 
+__all__ = [
+    "AnthropicIntakeModel",
+    "IntakeModel",
+    "ModelAssessment",
+    "ModelError",
+    "ModelNotConfigured",
+    "ModelRateLimited",
+    "ModelRequestRejected",
+    "ModelTimeout",
+    "ModelUnavailable",
+    "OfflineIntakeModel",
+    "VendorAgreementMissing",
+    "batch_custom_id",
+    "merge_assessment",
+    "render_prompts",
+]
+
 # Custom ids of the Message Batches API: ^[a-zA-Z0-9_-]{1,64}$.
 _CUSTOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 # --------------------------------------------------------------------------
 # Errors
-
-
-class ModelError(IntakeError):
-    """The AI model layer failed; the rules' triage result stands."""
-
-
-class VendorAgreementMissing(ModelError):
-    """The AI model is off limits: no business associate agreement is recorded."""
-
-
-class ModelNotConfigured(ModelError):
-    """The AI model is turned on but its settings are incomplete."""
-
-
-class ModelRequestRejected(ModelError):
-    """The vendor refused the request (authentication, permission, bad request)."""
-
-
-class ModelUnavailable(ModelError, TransientStepError):
-    """The vendor did not answer usefully after the SDK's own retries."""
-
-
-class ModelRateLimited(ModelUnavailable):
-    """The vendor kept answering HTTP 429 (rate limit)."""
-
-
-class ModelTimeout(ModelUnavailable):
-    """The vendor did not answer within the configured timeout."""
 
 
 class _RejectedAnswer(Exception):
@@ -436,7 +433,8 @@ _HOSTILE_RES = (
     ),
     re.compile(r"https?://|www\.|<\s*script|javascript:", re.IGNORECASE),
     re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"),
-    re.compile(r"\d(?:[\s().\-]*\d){6,}"),  # a phone-like number it never saw
+    # A phone number it never saw (not "2021-2022" or "152/96").
+    re.compile(r"(?<!\d)(?:\(?\d{3}\)?[\s.\-]?)?\d{3}[\s.\-]\d{4}(?!\d)|\d{7,}"),
 )
 
 

@@ -243,6 +243,39 @@ def up() -> None:
                "'intake-pool', deployments from prefect.yaml and a process worker")
 
 
+@app.command()
+def listen(
+    workers: Annotated[int, typer.Option(help="Flow runs executed at once")] = 4,
+) -> None:
+    """Run live requests in-process (the fast lane; see README "Scaling")."""
+    _prefect_ready()
+    import logging
+
+    from intake.listener import listen as run_listener
+
+    logging.basicConfig(level=logging.INFO)
+    run_listener(max_workers=workers)
+
+
+@app.command()
+def submit(
+    files: Annotated[list[Path], typer.Argument(help="Request files or folders")],
+    deployment: Annotated[str, typer.Option(help="Deployment to run them on")] =
+    "intake-request/fast",
+) -> None:
+    """Ingest requests and hand each to a deployment without waiting."""
+    _prefect_ready()
+    from prefect.deployments import run_deployment
+
+    from intake import runtime
+    from intake.ingest import ingest_files
+
+    result = ingest_files(runtime.store(), files)
+    for intake_id in result.intake_ids:
+        run_deployment(deployment, parameters={"intake_id": intake_id}, timeout=0)
+    typer.echo(f"submitted {len(result.intake_ids)} requests to {deployment}")
+
+
 @server_app.command("start")
 def server_start() -> None:
     """Start the local Prefect server (home inside the project)."""

@@ -138,16 +138,32 @@ class MatchDecision(BaseModel):
 
 # Letters that Unicode decomposition leaves alone.
 _EXTRA_FOLDS = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
-     "ı": "i"}
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
 )
 _APOSTROPHES = re.compile(r"[’'`´ʼ]")
 _NON_LETTERS = re.compile(r"[^a-z]+")
 # Connecting words of compound surnames ("de la Cruz", "van der Berg"): they
 # are dropped only when comparing the parts of two compound names.
 _PARTICLES = frozenset(
-    {"de", "del", "la", "las", "los", "y", "e", "da", "das", "do", "dos", "di",
-     "du", "van", "von", "der", "den"}
+    {
+        "de",
+        "del",
+        "la",
+        "las",
+        "los",
+        "y",
+        "e",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "di",
+        "du",
+        "van",
+        "von",
+        "der",
+        "den",
+    }
 )
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 
@@ -239,7 +255,7 @@ def normalize_email(text: str | None) -> str | None:
         return None
     value = text.strip().strip("<>").strip()
     if value.lower().startswith("mailto:"):
-        value = value[len("mailto:"):]
+        value = value[len("mailto:") :]
     value = value.lower()
     local, _, domain = value.rpartition("@")
     if not local or "." not in domain or any(c.isspace() for c in value):
@@ -366,11 +382,10 @@ def probe_from_record(record: IntakeRecord) -> PatientRecord:
 # --------------------------------------------------------------------------
 # Comparing one field
 
-_STRONG_FIRST = frozenset({Agreement.SAME, Agreement.NICKNAME, Agreement.COMPOUND})
+_STRONG_FIRST = frozenset({Agreement.SAME, Agreement.NICKNAME})
 _STRONG_LAST = frozenset({Agreement.SAME, Agreement.COMPOUND})
-_DOB_NEAR = frozenset(
-    {Agreement.SWAPPED_DAY_MONTH, Agreement.TYPO, Agreement.MISSING}
-)
+_PARTIAL_FIRST = frozenset({Agreement.COMPOUND, Agreement.INITIAL, Agreement.MISSING})
+_DOB_NEAR = frozenset({Agreement.SWAPPED_DAY_MONTH, Agreement.TYPO, Agreement.MISSING})
 # Below this length a one-letter difference is as likely another name.
 _TYPO_MIN_LENGTH = 4
 
@@ -397,7 +412,7 @@ def one_edit_apart(a: str, b: str) -> bool:
     i = 0
     while i < len(a) and a[i] == b[i]:
         i += 1
-    return a[i:] == b[i + 1:]
+    return a[i:] == b[i + 1 :]
 
 
 def _is_typo(a: str, b: str) -> bool:
@@ -411,14 +426,15 @@ def compare_first(a: NormalName | None, b: NormalName | None) -> Agreement:
         return Agreement.SAME
     if given_name_forms(a.key) & given_name_forms(b.key):
         return Agreement.NICKNAME
-    if given_name_forms(a.parts[0]) & given_name_forms(b.parts[0]):
-        # "José Luis" / "Jose", "Maria Guadalupe" / "Lupe": the first given
-        # name agrees and the other side leaves the second one out.
-        if len(a.parts) == 1 or len(b.parts) == 1:
-            if a.parts[0] == b.parts[0]:
-                return Agreement.COMPOUND
-            return Agreement.NICKNAME
-        return Agreement.DIFFERENT
+    short, long_ = sorted((a.parts, b.parts), key=len)
+    if (
+        len(short) < len(long_)
+        and given_name_forms(short[0]) & given_name_forms(long_[0])
+        and short[1:] == long_[1 : len(short)]
+    ):
+        # "José" / "José Luis", "Pepe" / "José Antonio": one side leaves a
+        # second given name out. Twins can differ in just that name.
+        return Agreement.COMPOUND
     if len(a.key) == 1 or len(b.key) == 1:
         return Agreement.INITIAL if a.key[0] == b.key[0] else Agreement.DIFFERENT
     if _is_typo(a.key, b.key):
@@ -453,7 +469,11 @@ def compare_dob(a: date | None, b: date | None) -> Agreement:
     # A slip in one of year, month or day: one digit changed, or two swapped.
     differ = [
         (x, y, width)
-        for x, y, width in ((a.year, b.year, 4), (a.month, b.month, 2), (a.day, b.day, 2))
+        for x, y, width in (
+            (a.year, b.year, 4),
+            (a.month, b.month, 2),
+            (a.day, b.day, 2),
+        )
         if x != y
     ]
     if len(differ) == 1:
@@ -474,19 +494,21 @@ class NameRank(IntEnum):
 
     MISSING = 0  # the request or the stored patient gives no name
     DIFFERENT = 1
-    FIRST_ONLY = 2  # e.g. a changed last name
+    FIRST_ONLY = 2  # same given name, another last name (e.g. married)
     LAST_ONLY = 3  # e.g. another member of the household
     TYPO = 4  # one name one edit off, the other strong
-    PARTIAL = 5  # one side gives only a last name (or an initial)
-    STRONG = 6  # same normalised name, nicknames and compounds included
+    PARTIAL = 5  # one side is less specific: no first name, an initial, one
+    #              given name of two, or no last name
+    STRONG = 6  # same normalised name: nicknames, either order, one of two
+    #             surnames
 
 
 def _name_rank(first: Agreement, last: Agreement) -> NameRank:
     if first in _STRONG_FIRST and last in _STRONG_LAST:
         return NameRank.STRONG
-    if last in _STRONG_LAST and first in (Agreement.INITIAL, Agreement.MISSING):
+    if last in _STRONG_LAST and first in _PARTIAL_FIRST:
         return NameRank.PARTIAL
-    if first in _STRONG_FIRST and last == Agreement.MISSING:
+    if first in _STRONG_FIRST | {Agreement.COMPOUND} and last == Agreement.MISSING:
         return NameRank.PARTIAL
     if (first == Agreement.TYPO and last in _STRONG_LAST) or (
         last == Agreement.TYPO and first in _STRONG_FIRST
@@ -579,37 +601,20 @@ def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
     portal = _compare_equal(p.portal_account, candidate.portal_account)
     contact = Agreement.SAME in (phone, email)
 
-    verdict: Literal["link", "review", "none"] = "none"
-    if portal == Agreement.SAME:
-        verdict = "link"
-    elif rank == NameRank.STRONG and dob == Agreement.SAME:
-        verdict = "link"
-    elif rank == NameRank.PARTIAL and dob == Agreement.SAME and contact:
-        verdict = "link"
-    elif rank in (NameRank.STRONG, NameRank.PARTIAL) and dob in _DOB_NEAR:
-        # Same name without a date of birth to confirm it, or with a date
-        # that is one slip away: likely the same person, for staff to confirm.
-        if rank == NameRank.STRONG or contact:
-            verdict = "review"
-    elif rank == NameRank.PARTIAL and dob == Agreement.SAME:
+    verdict = _verdict(rank, dob, contact, portal)
+    if verdict == "link" and not contact and (phone == Agreement.DIFFERENT or email == Agreement.DIFFERENT) and portal != Agreement.SAME:
         verdict = "review"
-    elif rank == NameRank.TYPO and (
-        dob == Agreement.SAME or (contact and dob in _DOB_NEAR)
-    ):
-        verdict = "review"
-    elif contact and rank == NameRank.STRONG:
-        verdict = "review"  # same name and phone, another DOB: Jr./Sr. or a slip
-    elif contact and rank == NameRank.FIRST_ONLY and dob == Agreement.SAME:
-        verdict = "review"  # a changed last name
-    if verdict == "link" and portal == Agreement.DIFFERENT:
-        verdict = "review"  # two portal accounts are two patients, unless staff say
 
-    score = 1.0 if portal == Agreement.SAME else min(
-        1.0,
-        _NAME_WEIGHT[rank]
-        + _DOB_WEIGHT[dob]
-        + (0.1 if phone == Agreement.SAME else 0.0)
-        + (0.1 if email == Agreement.SAME else 0.0),
+    score = (
+        1.0
+        if portal == Agreement.SAME
+        else min(
+            1.0,
+            _NAME_WEIGHT[rank]
+            + _DOB_WEIGHT[dob]
+            + (0.1 if phone == Agreement.SAME else 0.0)
+            + (0.1 if email == Agreement.SAME else 0.0),
+        )
     )
     fields = (
         (EvidenceField.FIRST_NAME, f),
@@ -621,9 +626,43 @@ def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
         (EvidenceField.PORTAL_ACCOUNT, portal),
     )
     return _Compared(
-        key=candidate.patient_key, verdict=verdict, score=round(score, 3), dob=dob,
-        portal=portal, contact=contact, fields=fields,
+        key=candidate.patient_key,
+        verdict=verdict,
+        score=round(score, 3),
+        dob=dob,
+        portal=portal,
+        contact=contact,
+        fields=fields,
     )
+
+
+def _verdict(
+    rank: NameRank, dob: Agreement, contact: bool, portal: Agreement
+) -> Literal["link", "review", "none"]:
+    """One candidate's verdict; see the module docstring for the rules."""
+    if portal == Agreement.SAME:
+        return "link"
+    verdict: Literal["link", "review", "none"] = "none"
+    if dob == Agreement.SAME:
+        if rank == NameRank.STRONG:
+            verdict = "link"
+        elif rank == NameRank.FIRST_ONLY and contact:
+            verdict = "link"  # same given name, DOB and phone/email: a new surname
+        elif rank in (NameRank.PARTIAL, NameRank.TYPO):
+            # Less specific or one letter off: twins share surname, date of
+            # birth and phone, so this is for staff even with a shared contact.
+            verdict = "review"
+    elif dob in _DOB_NEAR:
+        # No date of birth to confirm the name, or a date one slip away.
+        if rank == NameRank.STRONG:
+            verdict = "review"
+        elif contact and rank in (NameRank.PARTIAL, NameRank.TYPO, NameRank.FIRST_ONLY):
+            verdict = "review"
+    elif contact and rank == NameRank.STRONG:
+        verdict = "review"  # same name and phone, another DOB: Jr./Sr. or a slip
+    if verdict == "link" and portal == Agreement.DIFFERENT:
+        verdict = "review"  # two portal accounts are two patients, unless staff say
+    return verdict
 
 
 def has_identity(probe: PatientRecord) -> bool:
@@ -685,9 +724,7 @@ def match_patient(
 
     portal = [c for c in compared if c.portal == Agreement.SAME]
     if len(portal) == 1:
-        return decide(
-            "link", "link: the portal account matches one patient", portal[0]
-        )
+        return decide("link", "link: the portal account matches one patient", portal[0])
     if len(portal) > 1:
         return decide(
             "ambiguous",
@@ -724,8 +761,7 @@ def match_patient(
             )
         return decide(
             "ambiguous",
-            f"ambiguous: {len(reviews)} patients partly match; staff confirm "
-            "identity",
+            f"ambiguous: {len(reviews)} patients partly match; staff confirm identity",
         )
     shared = sum(1 for c in compared if c.contact)
     if shared:

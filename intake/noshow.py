@@ -156,8 +156,8 @@ def follow_up_no_shows(store: Any, crm: Any, *, csv_path: Path | None = None,
         local_day = appointment_at.astimezone(business_hours().zone).date()
         draft = problem = None
         try:
-            draft = render(TEMPLATE_ID, {"date": local_day, "location": row.location_id},
-                           language)
+            slots = {"date": local_day, "location": row.location_id}
+            draft = render(TEMPLATE_ID, slots, language)
         except DraftingError as exc:
             # The error names the slot and the rule, never the value.
             problem = f"no reminder drafted: {type(exc).__name__}"

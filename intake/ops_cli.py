@@ -1,4 +1,4 @@
-"""Operations commands: ``intake report weekly``, ``intake quality run``, ``intake audit``.
+"""Operations commands: ``intake report``, ``intake quality`` and ``intake audit``.
 
 Sub-apps for ``intake/cli.py`` to mount. Heavy imports (great-expectations,
 matplotlib, Prefect) happen inside the commands.

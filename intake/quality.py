@@ -393,7 +393,8 @@ def run_checks(crm: Any, data_docs_dir: Path | None) -> QualityReport:
 def alert_text(report: QualityReport) -> tuple[str, str]:
     """(subject, body) of the alert: expectation names and counts only."""
     failed = report.failures
-    subject = f"Intake data quality: {len(failed)} of {len(report.results)} checks failed"
+    subject = (f"Intake data quality: {len(failed)} of {len(report.results)} "
+               "checks failed")
     lines = [f"- {r.name}: {r.unexpected_count} of {r.element_count} records"
              + (" (check could not run)" if r.error else "") for r in failed]
     body = "\n".join(

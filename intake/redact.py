@@ -654,9 +654,9 @@ class Redactor:
                 key = re.sub(r"[\s.\-]", "", match.group(0)).casefold()
                 if key in self._names:
                     spans.append((match.start(), match.end(), "NAME", key))
-        return self._replace_spans_to(text, spans)
+        return self._replace_name_spans(text, spans)
 
-    def _replace_spans_to(
+    def _replace_name_spans(
         self, text: str, spans: list[tuple[int, int, str, str]]
     ) -> str:
         """Like _replace_spans, but names map to their learnt placeholder."""

@@ -40,7 +40,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from intake.models import IntakeStatus, Queue
+from intake.models import Channel, IntakeStatus, Queue, RequestType, Urgency
 from intake.quality import QualityReport
 from intake.store import utcnow
 
@@ -134,8 +134,18 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+OTHER_LABEL = "(not in vocabulary)"
+_VOCABULARY = frozenset(
+    str(member) for enum in (Channel, RequestType, Urgency, Queue, IntakeStatus)
+    for member in enum
+)
+
+
 def _label(value: Any) -> str:
-    return str(value) if value not in (None, "") else NONE_LABEL
+    """A contract label as is; anything else (free text typed into a CRM) hidden."""
+    if value in (None, ""):
+        return NONE_LABEL
+    return str(value) if str(value) in _VOCABULARY else OTHER_LABEL
 
 
 def _queue_order(labels: set[str]) -> list[str]:

@@ -24,6 +24,12 @@ _ASKS_DOB_RE = re.compile(
 _ASKS_NAME_RE = re.compile(
     r"\bname\b|\bnombre\b|who\s+(?:am\s+i|i'?m)\s+speaking|spell", re.IGNORECASE
 )
+# "What's his name?" asks about the patient, not the caller.
+_ASKS_OTHER_NAME_RE = re.compile(
+    r"\b(?:his|her|their|the\s+patient'?s|the\s+child'?s|[A-Za-z]+'s)\s+"
+    r"(?:full\s+)?name\b|\bsu\s+nombre\s+de\s+(?:él|ella)\b",
+    re.IGNORECASE,
+)
 _ASKS_INSURANCE_RE = re.compile(
     r"\binsurance\b|\binsured\b|\bseguro\b|\baseguranza\b|\bplan\s+de\s+salud\b",
     re.IGNORECASE,
@@ -77,7 +83,12 @@ def capture_turns(ctx: CaptureContext, turns: list[Turn], *, cap: int) -> None:
                 patient.date_of_birth_text = clean_text(
                     turn.text, 64, single_line=True
                 )[0]
-        if _ASKS_NAME_RE.search(question) and not record.sender_name:
+        if _ASKS_OTHER_NAME_RE.search(question):
+            name = extract.name_from_answer(turn.text)
+            if name and not record.patient.last_name:
+                first, last = extract.split_name(name)
+                record.patient.first_name, record.patient.last_name = first, last
+        elif _ASKS_NAME_RE.search(question) and not record.sender_name:
             ctx.set_sender_name(extract.name_from_answer(turn.text))
         if _ASKS_INSURANCE_RE.search(question) and record.insurance_note is None:
             record.insurance_note = clean_text(turn.text, NOTE_CAP, single_line=True)[0]

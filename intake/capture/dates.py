@@ -87,14 +87,14 @@ _DOB_KEYWORD_RE = re.compile(
     re.IGNORECASE,
 )
 _PARTIAL_NUMERIC_RE = re.compile(
-    r"(?<![\d/.\-])(?:\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?|(?:19|20)\d\d)(?![\d/.\-])"
+    r"(?<![0-9/.\-])[0-9]{1,2}[/.\-][0-9]{1,2}(?:[/.\-][0-9]{2,4})?(?![0-9/.\-])"
 )
 _DOB_WINDOW = 90
 _WINDOW_END_RE = re.compile(r"\n|[.!?;](?=\s+[A-Z])")
 _MAX_KEYWORD_HITS = 40
 
 _HYPHENATED_RE = re.compile(r"(?<=[a-z])-(?=[a-z])", re.IGNORECASE)  # forty-nine
-_TOKEN_RE = re.compile(r"\d{1,4}(?:st|nd|rd|th)?|[^\W\d_]{1,20}|[/.,\-]", re.UNICODE)
+_TOKEN_RE = re.compile(r"[0-9]{1,4}(?:st|nd|rd|th)?|[^\W\d_]{1,20}|[/.,\-]", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ def _items(text: str, max_year: int) -> list[_Item]:
     for match in _TOKEN_RE.finditer(_HYPHENATED_RE.sub(" ", text)):
         token = match.group(0)
         lower = token.lower()
-        if token[0].isdigit():
+        if "0" <= token[0] <= "9":
             flush()
             digits = token.rstrip("stndrhSTNDRH")
             items.append(_Num(int(digits), len(digits), ordinal=digits != token))
@@ -394,14 +394,11 @@ def find_date_of_birth(
 
 
 def looks_like_partial_date(text: str) -> bool:
-    """Whether a text holds a date, maybe without its year ("born October
-    twenty first", "3/14", "in 1990"); phone numbers do not count."""
+    """Whether a text gives a day and month, maybe without the year ("born
+    October twenty first", "3/14"); a bare year or a phone number does not."""
     if _PARTIAL_NUMERIC_RE.search(text[:200]):
         return True
-    return any(
-        isinstance(item, _Month) or (isinstance(item, _Num) and not item.digits)
-        for item in _items(text[:200], 9999)
-    )
+    return any(isinstance(item, _Month) for item in _items(text[:200], 9999))
 
 
 def find_any_date(

@@ -161,7 +161,11 @@ def _load(raw: Any, ctx: CaptureContext) -> dict[str, Any] | None:
         )
         return None
     if not isinstance(value, dict):
-        kind = {list: "an array", str: "a string"}.get(type(value), "a scalar")
+        kind = "a scalar"
+        if isinstance(value, list):
+            kind = "an array"
+        elif isinstance(value, str):
+            kind = "a string"
         ctx.problem(
             CaptureProblem.NOT_AN_OBJECT, f"the request is {kind}, not an object"
         )
@@ -231,8 +235,10 @@ def _received_at(value: Any, ctx: CaptureContext) -> None:
             CaptureProblem.BAD_TIMESTAMP,
             "received_at has no UTC offset; it was read as the practice's local time",
         )
-    # A date of birth cannot be after the day the request arrived.
-    ctx.today = min(ctx.today, parsed.date()) if parsed.year >= 1900 else ctx.today
+    # A date of birth cannot be after the day the request arrived (replayed
+    # or imported requests are judged by their own date, not by today's).
+    if parsed.year >= 1900:
+        ctx.today = parsed.date()
 
 
 def _payload(value: Any, ctx: CaptureContext, max_bytes: int) -> Any:

@@ -14,6 +14,11 @@ it slow or crash on hostile input:
 
 Quoted reply history and the signature after a "-- " line go to
 ``quoted_text``.
+
+Not read: encrypted bodies (S/MIME, PGP) and Outlook's winmail.dat; they are
+listed as attachments for staff to open. Inline images (a logo in an HTML
+signature, or a photographed insurance card pasted into the message) are
+listed as attachments too: capture cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from intake.capture.text import (
     SUBJECT_CAP,
     clean_text,
     html_to_text,
+    strip_controls,
 )
 from intake.models import CaptureProblem
 
@@ -50,6 +56,14 @@ WALK_BUDGET_SECONDS = 0.3
 
 _FIELD_NAME_RE = re.compile(r"[!-9;-~]{1,76}:")
 _BOUNDARY_RE = re.compile(r"boundary\s{0,3}=\s{0,3}\"?([^\"\s;]{1,200})", re.IGNORECASE)
+# Cryptographic signatures of a signed message are not documents.
+_SIGNATURE_TYPES = frozenset(
+    {
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+        "application/pgp-signature",
+    }
+)
 _KNOWN_HEADERS = frozenset(
     {
         "from", "to", "cc", "subject", "date", "message-id", "mime-version",
@@ -307,6 +321,8 @@ def _walk(part: Message, depth: int, body: _Body, ctx: CaptureContext) -> None:
         text = _part_text(part, ctx)
         body.texts.append(html_to_text(text) if kind == "text/html" else text)
         return
+    if kind in _SIGNATURE_TYPES:
+        return
     ctx.add_attachment(filename or "", kind, _decoded_size(part), "an email attachment")
 
 
@@ -447,7 +463,9 @@ def capture_email(payload: dict[str, Any], ctx: CaptureContext) -> None:
     if not isinstance(raw_value, str):
         ctx.problem(CaptureProblem.MALFORMED_PAYLOAD, "raw is not text")
         return
-    raw = raw_value.lstrip("\ufeff")
+    # Control characters, invisibles and lone surrogates go before parsing:
+    # lone surrogates would make the decoders raise.
+    raw = strip_controls(raw_value)
     if not raw.strip():
         return
 

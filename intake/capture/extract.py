@@ -14,12 +14,13 @@ MAX_EMAILS = 10
 # +1 312 555 0117, 3125550117. Area code and exchange start with 2-9, so
 # account numbers starting with 0 or 1 do not match.
 _NANP_RE = re.compile(
-    r"(?<![\w+])(?:\+?1[ \t.\-]{0,2})?(?:\(\s{0,2}[2-9]\d\d\s{0,2}\)|[2-9]\d\d)"
-    r"[ \t.\-]{0,3}[2-9]\d\d[ \t.\-]{0,3}\d{4}(?![\d\-])"
+    r"(?<![\w+])(?:\+?1[ \t.\-]{0,2})?"
+    r"(?:\(\s{0,2}[2-9][0-9][0-9]\s{0,2}\)|[2-9][0-9][0-9])"
+    r"[ \t.\-]{0,3}[2-9][0-9][0-9][ \t.\-]{0,3}[0-9]{4}(?![0-9\-])"
 )
 # Other countries only with an explicit +: +44 20 7946 0958.
 _INTERNATIONAL_RE = re.compile(
-    r"(?<![\w+])\+[2-9]\d{0,2}(?:[ \t.\-()]{0,2}\d){6,13}(?!\d)"
+    r"(?<![\w+])\+[2-9][0-9]{0,2}(?:[ \t.\-()]{0,2}[0-9]){6,13}(?![0-9])"
 )
 # A number right after one of these words is not a way to reach the sender.
 _NOT_A_PHONE_RE = re.compile(
@@ -148,7 +149,9 @@ def find_phones(text: str, limit: int = MAX_PHONES) -> list[str]:
     """E.164 phone numbers written in free text, in order, without duplicates.
 
     Numbers right after "fax", "account", "member id" and similar words are
-    skipped: they do not reach the sender.
+    skipped: they do not reach the sender. Other people's numbers written in
+    the sender's words (a pharmacy's, say) are kept: telling them apart needs
+    reading the sentence, which is left to staff.
     """
     found: list[str] = []
     matches = list(_NANP_RE.finditer(text)) + list(_INTERNATIONAL_RE.finditer(text))
@@ -207,16 +210,17 @@ def find_insurance_note(text: str) -> str | None:
         value = match.group(1).strip()
         if not _NOT_A_PLAN_RE.match(value):
             return value
-    match = _SELF_PAY_RE.search(text)
-    if match is None:
+    self_pay = _SELF_PAY_RE.search(text)
+    if self_pay is None:
         return None
     # The sentence around the statement, at most 160 characters either side.
-    before = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start()))
-    start = max(before + 1, match.start() - 160)
-    period = text.find(".", match.end())
-    newline = text.find("\n", match.end())
+    head, tail = self_pay.start(), self_pay.end()
+    before = max(text.rfind(".", 0, head), text.rfind("\n", 0, head))
+    start = max(before + 1, head - 160)
+    period = text.find(".", tail)
+    newline = text.find("\n", tail)
     ends = [i for i in (period + 1 if period >= 0 else -1, newline) if i >= 0]
-    end = min([*ends, len(text), match.end() + 160])
+    end = min([*ends, len(text), tail + 160])
     return text[start:end].strip()
 
 

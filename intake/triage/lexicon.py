@@ -21,12 +21,184 @@ def _words(pattern: str) -> str:
     return rf"(?<![\w])(?:{pattern})(?![\w])"
 
 
+# -- speed: a literal-prefix prefilter ----------------------------------------
+#
+# Python's re tries every alternative of a long alternation at every word
+# start, which made triage too slow. Most patterns begin with a literal word,
+# so each list is split into patterns with known literal prefixes (found with
+# one fast trie regex, then matched only where a prefix occurs) and the rest
+# (matched as before). Results are the same matches.
+
+_LITERAL = re.compile(r"(?:\\[^\w\s]|[\w' -])+")
+
+
+def _group_end(p: str, i: int) -> int:
+    """Index of the ')' closing the '(' at p[i] (-1 when unbalanced)."""
+    depth, j, in_class = 0, i, False
+    while j < len(p):
+        c = p[j]
+        if c == "\\":
+            j += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return -1
+
+
+def _split_alternatives(inner: str) -> list[str]:
+    parts, depth, start, j, in_class = [], 0, 0, 0, False
+    while j < len(inner):
+        c = inner[j]
+        if c == "\\":
+            j += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(inner[start:j])
+            start = j + 1
+        j += 1
+    parts.append(inner[start:])
+    return parts
+
+
+def _prefixes(p: str, depth: int = 0) -> set[str] | None:
+    """Literal strings one of which every match of ``p`` starts with, or None."""
+    if depth > 6:
+        return None
+    while p.startswith(("(?<!", "(?<=", "(?!", "(?=")):
+        end = _group_end(p, 0)
+        if end < 0:
+            return None
+        p = p[end + 1:]
+    if not p:
+        return None
+    if p[0] == "(":
+        end = _group_end(p, 0)
+        if end < 0:
+            return None
+        inner = p[1:end]
+        if inner.startswith("?:"):
+            inner = inner[2:]
+        elif inner.startswith("?"):
+            return None
+        rest = p[end + 1:]
+        optional = rest[:1] in ("?", "*") or rest.startswith(("{0,", "{0}"))
+        if optional:
+            rest = rest[1:] if rest[:1] in "?*" else rest[rest.index("}") + 1:]
+        found: set[str] = set()
+        for alt in _split_alternatives(inner):
+            sub = _prefixes(alt + rest if not alt.strip() else alt, depth + 1)
+            if sub is None:
+                return None
+            found |= sub
+        if optional:
+            sub = _prefixes(rest, depth + 1)
+            if sub is None:
+                return None
+            found |= sub
+        return found
+    m = _LITERAL.match(p)
+    if not m:
+        return None
+    run = m.group()
+    nxt = p[m.end():m.end() + 1]
+    if nxt in ("?", "*") or p[m.end():].startswith("{0"):
+        run = run[:-2] if run.endswith(tuple("\\" + c for c in ".-/")) else run[:-1]
+    literal = re.sub(r"\\(.)", r"\1", run)
+    return {literal} if literal.strip() else None
+
+
+def _trie_regex(words: set[str]) -> str:
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        if "" in node and len(node) == 1:
+            return ""
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        # A word that ends here makes the rest optional: the prefix is enough.
+        return "" if "" in node else body
+
+    return build(trie)
+
+
+class Matcher:
+    """A compiled phrase list with the same finditer/search as a regex."""
+
+    def __init__(self, parts: list[str], whole_words: bool):
+        self.pattern = "|".join(parts)
+        wrap = _words if whole_words else (lambda x: x)
+        fast, slow = [], []
+        prefixes: set[str] = set()
+        for part in parts:
+            found = _prefixes(part[3:-1]) if whole_words else None  # strip (?: )
+            if found and all(found):
+                fast.append(part)
+                prefixes |= found
+            else:
+                slow.append(part)
+        self._slow = re.compile(wrap("|".join(slow))) if slow else None
+        self._fast = re.compile(wrap("|".join(fast))) if fast else None
+        self._prefilter = (re.compile(r"(?<![\w])(?=" + _trie_regex(prefixes) + ")")
+                           if fast else None)
+
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        found: list[re.Match[str]] = []
+        if self._fast is not None and self._prefilter is not None:
+            last = -1
+            for cand in self._prefilter.finditer(text):
+                pos = cand.start()
+                if pos < last:
+                    continue
+                m = self._fast.match(text, pos)
+                if m and m.end() > m.start():
+                    found.append(m)
+                    last = m.end()
+        if self._slow is not None:
+            slow = [m for m in self._slow.finditer(text) if m.end() > m.start()]
+            if found:
+                merged = sorted(found + slow, key=lambda m: (m.start(), -m.end()))
+                found, last = [], -1
+                for m in merged:
+                    if m.start() >= last:
+                        found.append(m)
+                        last = m.end()
+            else:
+                found = slow
+        return found
+
+    def search(self, text: str) -> re.Match[str] | None:
+        found = self.finditer(text)
+        return found[0] if found else None
+
+
 def compile_list(
     patterns: list[str],
     source: str,
     subs: dict[str, str] | None = None,
     whole_words: bool = True,
-) -> re.Pattern[str]:
+) -> Matcher:
     """One regex matching any of ``patterns`` (as whole words by default)."""
     parts = []
     for raw in patterns:
@@ -41,10 +213,7 @@ def compile_list(
                 f"regular expression ({exc})"
             ) from None
         parts.append(f"(?:{text})")
-    if not parts:
-        return re.compile(r"(?!x)x")  # matches nothing
-    joined = "|".join(parts)
-    return re.compile(_words(joined) if whole_words else joined)
+    return Matcher(parts, whole_words)
 
 
 @dataclass(frozen=True)
@@ -53,7 +222,8 @@ class Group:
 
     name: str
     label: str
-    regex: re.Pattern[str]
+    regex: Matcher
+    ignore_in_instructions: bool = False
 
 
 def compile_groups(data: dict[str, Any], source: str) -> tuple[Group, ...]:
@@ -64,6 +234,7 @@ def compile_groups(data: dict[str, Any], source: str) -> tuple[Group, ...]:
                 name=name,
                 label=str(body.get("label", name)),
                 regex=compile_list(body.get("patterns", []), source),
+                ignore_in_instructions=bool(body.get("ignore_in_instructions", False)),
             )
         )
     return tuple(groups)
@@ -71,30 +242,31 @@ def compile_groups(data: dict[str, Any], source: str) -> tuple[Group, ...]:
 
 @dataclass(frozen=True)
 class TypeCues:
-    ask: re.Pattern[str]
-    cue: re.Pattern[str]
-    reason: re.Pattern[str]
+    ask: Matcher
+    cue: Matcher
+    reason: Matcher
 
 
 @dataclass
 class Lexicon:
     """Every compiled list triage uses, read from config/triage/*.yaml."""
 
-    context: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    context: dict[str, Matcher] = field(default_factory=dict)
     negation_max_words: int = 6
     emergency: tuple[Group, ...] = ()
     urgent: tuple[Group, ...] = ()
     safety: tuple[Group, ...] = ()
-    symptoms: dict[str, re.Pattern[str]] = field(default_factory=dict)
-    medicines: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    symptoms: dict[str, Matcher] = field(default_factory=dict)
+    medicines: dict[str, Matcher] = field(default_factory=dict)
     essential: tuple[Group, ...] = ()
     days_left: dict[str, Any] = field(default_factory=dict)
     types: dict[str, TypeCues] = field(default_factory=dict)
-    status: dict[str, re.Pattern[str]] = field(default_factory=dict)
-    details: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    status: dict[str, Matcher] = field(default_factory=dict)
+    details: dict[str, Matcher] = field(default_factory=dict)
     details_raw: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)
-    manager: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    timing_cues: dict[str, Matcher] = field(default_factory=dict)
+    manager: dict[str, Matcher] = field(default_factory=dict)
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -125,8 +297,8 @@ def lexicon() -> Lexicon:
     lex.safety = compile_groups(_load("safety.yaml")["groups"], "safety.yaml")
 
     sym = _load("symptoms.yaml")
-    for key in ("strong", "weak", "chronic_stable", "infant_age", "infant_fever",
-                "not_symptom"):
+    for key in ("strong", "weak", "chronic_stable", "acute", "infant_age",
+                "infant_fever", "not_symptom"):
         lex.symptoms[key] = compile_list(sym.get(key, []), "symptoms.yaml")
 
     med = _load("medicines.yaml")
@@ -164,14 +336,25 @@ def lexicon() -> Lexicon:
     lex.details_raw = details
     for key in ("dob_labels", "event_date_cues", "payers", "self_pay",
                 "insurance_mentions", "location_generic", "provider_preference",
-                "visit_reasons", "change_existing"):
+                "visit_reasons", "change_existing", "insurance_document_request"):
         lex.details[key] = compile_list(details.get(key, []), "details.yaml")
+    # "appointment for <reason>", unless the words after "for" are a time or
+    # a person ("for next week", "for my daughter").
+    not_reason = "|".join(f"(?:{p})" for p in details.get("not_reason_after_for", []))
+    lex.details["reason_after_for"] = compile_list(
+        [r"(appointment|appt|visit|cita|see (dr|dr\.|doctor|the doctor|a doctor|someone"
+         r"|somebody|a nurse|the nurse)( \w+)?|be seen|seen|come in|get in|check)"
+         r" (\w+ ){0,3}?(for|about|regarding|to (discuss|check|talk about|review|get"
+         r"|go over)|para|por) (?!(?:" + (not_reason or "x^") + r")(?![\w]))[a-z]\w*"],
+        "details.yaml")
     for key in ("insurance_card_files", "ignored_files"):
         # File names: parts of names, not whole words ("card_front.jpg").
         lex.details[key] = compile_list(
             details.get(key, []), "details.yaml", whole_words=False)
 
     lex.timing = _load("timing.yaml")
+    for key in ("deadline_cues", "target_slot_cues"):
+        lex.timing_cues[key] = compile_list(lex.timing.get(key, []), "timing.yaml")
     manager = _load("manager_topics.yaml")
     for key in ("complaint", "privacy", "legal_claim", "legal_party"):
         lex.manager[key] = compile_list(manager.get(key, []), "manager_topics.yaml")

@@ -211,6 +211,19 @@ class TestAssess:
         assert result.needs_staff_review is True
         assert not any(r.code == "model_rules_disagree" for r in result.reasons)
 
+    def test_reasons_quoting_years_and_readings_are_kept(self):
+        fake = FakeAnthropic()
+        fake.answers["routing"] = agreeing_routing(
+            reasons=["notes from 2021-2022", "BP 152/96 today"]
+        )
+
+        assessment = make_model(fake).assess(make_record(), rules_result())
+
+        assert [r.detail for r in assessment.reasons] == [
+            "notes from 2021-2022",
+            "BP 152/96 today",
+        ]
+
     def test_a_summary_with_a_link_is_dropped_not_shown(self):
         fake = FakeAnthropic()
         fake.answers["summary"] = {"summary": "Visit https://evil.example.org now"}
@@ -448,6 +461,15 @@ class TestVendor:
         assert logging.getLogger("anthropic").level == logging.WARNING
         assert logging.getLogger("httpx2").level == logging.WARNING
 
+    def test_the_baa_refusal_keeps_its_fix_it_text_through_phi_safe(self):
+        from intake.errors import phi_safe
+
+        model = make_model(FakeAnthropic(), vendor_baa_signed=False)
+        classify = phi_safe("classify")(model.assess_and_merge)
+
+        with pytest.raises(VendorAgreementMissing, match="INTAKE_VENDOR_BAA_SIGNED"):
+            classify(make_record(), rules_result())
+
     def test_model_errors_are_the_projects_own(self):
         assert issubclass(ModelUnavailable, ModelError)
         assert issubclass(ModelError, IntakeError)
@@ -612,3 +634,25 @@ class TestDevSet:
                 assert digits not in sent_digits, (case["id"], "phone in a prompt")
             checked += 1
         assert checked == len(cases) >= 200
+
+
+@pytest.mark.server
+def test_the_block_saves_and_loads_with_its_key_kept_secret(prefect_server):
+    block = AnthropicIntakeModel(
+        api_key=SecretStr("sk-test-block-0142"),
+        model="claude-haiku-4-5",
+        vendor_baa_signed=True,
+        max_retries=5,
+    )
+    block.use_http_client(FakeAnthropic().http_client())
+
+    block.save("intake-model-test", overwrite=True)
+    loaded = AnthropicIntakeModel.load("intake-model-test")
+
+    assert loaded.api_key.get_secret_value() == "sk-test-block-0142"
+    assert (loaded.model, loaded.max_retries, loaded.vendor_baa_signed) == (
+        "claude-haiku-4-5",
+        5,
+        True,
+    )
+    assert loaded._http_client is None  # the test transport is never saved

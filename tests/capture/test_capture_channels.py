@@ -125,6 +125,22 @@ class TestPhone:
         assert record.sender_name == "Marisol Etxeberria"
         assert record.insurance_note == "No, voy a pagar en efectivo."
 
+    def test_a_question_about_someone_else_names_the_patient_not_the_caller(
+        self, make_request
+    ):
+        transcript = (
+            "Caller: I need an appointment for my son.\n"
+            "Staff: What's his name and date of birth?\n"
+            "Caller: Ezra Pendleton-Vance, June fifth, two thousand sixteen."
+        )
+        record = capture_request(make_request("phone", {"transcript": transcript}))
+        assert record.sender_name is None
+        assert (record.patient.first_name, record.patient.last_name) == (
+            "Ezra",
+            "Pendleton-Vance",
+        )
+        assert record.patient.date_of_birth == date(2016, 6, 5)
+
     def test_a_voicemail_without_labels_is_all_the_callers(self, make_request):
         transcript = "hi it's me again about the bill, call me back at 312 555 0175"
         record = capture_request(make_request("phone", {"transcript": transcript}))

@@ -36,10 +36,10 @@ def _prefect_db() -> Path:
 
 
 def _flush_logs() -> None:
-    from prefect.logging.handlers import APILogHandler
+    from prefect.logging.handlers import APILogWorker
 
-    APILogHandler.flush()
-    time.sleep(1.5)
+    APILogWorker.drain_all(timeout=10)
+    time.sleep(1.0)
 
 
 def sweep(markers: list[str]) -> list[str]:
@@ -85,13 +85,14 @@ def test_no_marker_reaches_prefect_from_any_flow_path(prefect_server, app, caplo
         intake_request(intake_id, return_state=True)
 
     # A forced failure: the CRM is down for a step that reads patient data.
-    class BrokenCRM(type(app.crm)):
-        def upsert_intake(self, fields):
-            raise RuntimeError(f"cannot write {MARKERS['email']}")
-
     from intake import runtime
 
-    runtime.use(crm=BrokenCRM(connection_url=app.crm.connection_url))
+    def broken_upsert(fields):
+        raise RuntimeError(f"cannot write {MARKERS['email']}")
+
+    broken = app.crm.model_copy()
+    object.__setattr__(broken, "upsert_intake", broken_upsert)
+    runtime.use(crm=broken)
     state = intake_request(ids[1], return_state=True)
     assert state.is_failed()
     _flush_logs()

@@ -7,69 +7,16 @@ restart of the worker and of the server while it waits.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 
-from intake import runtime
 from intake.ingest import ingest_lines
 from tests import factories
+from tests.flows.conftest import post_resume, submit, wait_for
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def worker(prefect_server: str):
-    from intake.prefect_env import (
-        ensure_deployments,
-        ensure_work_pool,
-        ensure_worker,
-        stop_background,
-    )
-
-    ensure_work_pool()
-    ensure_deployments(force=True)
-    ensure_worker()
-    yield prefect_server
-    stop_background("worker")
-
-
-@pytest.fixture
-def default_app():
-    """The app database the worker's flow runs use (the session's data dir)."""
-    runtime.reset()
-    yield runtime
-    runtime.reset()
-
-
-def submit(intake_id: str) -> str:
-    from prefect.deployments import run_deployment
-
-    run = run_deployment("intake-request/live", parameters={"intake_id": intake_id},
-                         timeout=0)
-    return str(run.id)
-
-
-def wait_for(run_id: str, types: set[str], timeout: float = 120) -> Any:
-    from prefect import get_client
-
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            run = client.read_flow_run(run_id)
-            if run.state and run.state.type.value in types:
-                return run
-            time.sleep(0.5)
-    raise AssertionError(f"run {run_id} did not reach {types}; last {run.state}")
-
-
-def post_resume(api: str, run_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
-    """What the UI does when a reviewer submits the form."""
-    response = httpx.post(f"{api}/flow_runs/{run_id}/resume",
-                          json={"run_input": run_input}, timeout=30)
-    return {"status_code": response.status_code, **(response.json() or {})}
 
 
 def form_schema(api: str, run_id: str) -> dict[str, Any]:

@@ -1,0 +1,435 @@
+"""Text analysis for triage: normalised text, sentences, clauses and context.
+
+Every lexicon in config/triage/ is matched against one normalised string per
+request (lower case, accents removed, straight quotes, contractions
+restored). A match is then judged by its surroundings: negated ("no chest
+pain"), in the past ("the rash cleared last year"), hypothetical ("what
+should I do if..."), about an unrelated person, figurative, or inside text
+that tries to instruct the system.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from intake.triage.lexicon import Lexicon, Matcher
+
+Pattern = Matcher | re.Pattern[str]
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]{0,400}>", re.S | re.I)
+_BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d)\b[^>]*>", re.I)
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'",
+                         "`": "'", "\u201c": '"', "\u201d": '"', "\u2013": " - ",
+                         "\u2014": " - ", "\u00a0": " ", "\u200b": ""})
+_CONTRACTION = re.compile(
+    r"\b(can|don|won|isn|doesn|didn|haven|hasn|wasn|aren|couldn|wouldn|shouldn|"
+    r"weren|hadn|ain)t\b"
+)
+_SHORT_FORMS = {
+    "im": "i'm", "ive": "i've", "youre": "you're", "hes": "he's", "shes": "she's",
+    "thats": "that's", "theyre": "they're", "whats": "what's", "cannot": "can't",
+    "wouldnt": "wouldn't", "didnt": "didn't", "theres": "there's", "id": "i'd",
+    "youll": "you'll", "itll": "it'll",
+}
+_SHORT_RE = re.compile(r"\b(" + "|".join(_SHORT_FORMS) + r")\b")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_SOFT_WRAP_MIN = 60  # a line this long without end punctuation was wrapped
+
+_ABBREVIATIONS = frozenset({
+    "dr", "dra", "mr", "mrs", "ms", "st", "jr", "sr", "vs", "no", "np", "sra",
+    "lic", "esq", "ave", "inc", "co", "corp", "ltd", "mt", "ft", "apt", "ste",
+    "approx", "dept", "ext", "tel", "prof", "sgt", "rev", "e.g", "i.e", "u.s",
+    "etc", "wk", "wks", "yr", "yrs", "mos", "pt", "hx", "dx", "rx", "tx",
+})
+_SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n|[¿¡]")
+_CLAUSE_PUNCT = re.compile(r"(?<!\d),|,(?!\d)|[()\[\]\"]| - | -- |\.\.\.")
+_CLAUSE_WORDS = re.compile(
+    r"(?<![\w'])(?:but|however|although|though|except|whereas|because|cause|cuz|"
+    r"pero|aunque|sino|so|"
+    r"and(?= (?:i|i'm|i've|i'll|he|he's|she|she's|it|it's|my|his|her|they|we|now|"
+    r"then|today|tonight|also|so|this|that|there|you)\b)|"
+    r"y(?= (?:ahora|tengo|tiene|me|le|hoy|ya|no|mi|su)\b))(?![\w'])"
+)
+_WORD = re.compile(r"[\w']+")
+
+
+def strip_html(text: str) -> str:
+    if "<" not in text and "&" not in text:
+        return text
+    text = _BLOCK_TAG.sub("\n", text)
+    text = _TAG.sub(" ", text)
+    return html.unescape(text)
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _join_lines(text: str) -> str:
+    """Keep line breaks that end a message or turn; drop those of wrapping.
+
+    A break is a wrap when the line before is long, has no end punctuation,
+    and the next line continues in lower case ("...I\nhave a couple weeks").
+    """
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            if out and out[-1] != "\n":
+                out.append("\n")
+            continue
+        if out and out[-1] != "\n":
+            prev = out[-1]
+            soft = (len(prev) >= _SOFT_WRAP_MIN and prev[-1] not in ".!?:;"
+                    and (line[0].islower() or line[0].isdigit() or line[0] in "($"))
+            out.append(" " if soft else "\n")
+        out.append(line)
+    return "".join(out).strip()
+
+
+# "F M L A", "P. P. O.", "H.M.O." -> "fmla", "ppo", "hmo"
+_SPELLED = re.compile(
+    r"(?<![\w.])((?:[a-z]\.){2,}|(?:[a-z]\. )+[a-z]\.|(?:[a-z] ){2,}[a-z](?![\w]))")
+
+
+def _join_spelled(match: re.Match[str]) -> str:
+    letters = re.sub(r"[. ]", "", match.group(1))
+    return letters if len(letters) >= 3 else match.group(0)
+
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents or HTML, straight quotes, restored contractions.
+
+    Line breaks inside a wrapped paragraph become spaces; other line breaks
+    are kept, because they separate chat messages and transcript turns.
+    """
+    text = _join_lines(_fold(strip_html(text)))
+    text = text.lower()
+    text = _CONTRACTION.sub(r"\1't", text)
+    text = _SHORT_RE.sub(lambda m: _SHORT_FORMS[m.group(1)], text)
+    return _SPELLED.sub(_join_spelled, text)
+
+
+@dataclass(frozen=True)
+class Context:
+    """How the words around a match change what it means."""
+
+    negated: bool = False
+    negated_weakly: bool = False  # far from its negation, or inherited from a list
+    historical: bool = False  # past or resolved, said in the same clause
+    historical_weakly: bool = False  # only the sentence or its neighbour says so
+    hypothetical: bool = False
+    unrelated: bool = False
+    figurative: bool = False
+    injected: bool = False
+
+    @property
+    def counts(self) -> bool:
+        """True when the phrase describes something happening now to the subject."""
+        return not (self.negated or self.negated_weakly or self.historical
+                    or self.historical_weakly or self.hypothetical or self.unrelated
+                    or self.figurative)
+
+    @property
+    def counts_for_request(self) -> bool:
+        """True when a request cue is really asked for (not negated, not
+        hypothetical, not figurative). Time does not matter here: asking
+        for last year's records is still asking."""
+        return not (self.negated or self.hypothetical or self.figurative)
+
+    @property
+    def weakly_suppressed(self) -> bool:
+        """Suppressed only by weak context (triage treats this as doubt)."""
+        if self.figurative or self.unrelated or self.hypothetical:
+            return False
+        if self.negated or self.historical:
+            return False
+        return self.negated_weakly or self.historical_weakly
+
+    def describe(self) -> str:
+        for flag in ("figurative", "unrelated", "hypothetical", "negated",
+                     "historical", "negated_weakly", "historical_weakly"):
+            if getattr(self, flag):
+                return flag.replace("_weakly", " (weak)")
+        return "current"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One match of a lexicon in a request's text."""
+
+    start: int
+    end: int
+    phrase: str
+    part: str
+    group: str = ""
+    label: str = ""
+
+
+class Doc:
+    """One request's text, normalised, with sentence and clause boundaries."""
+
+    def __init__(self, parts: Iterable[tuple[str, str | None]], lex: Lexicon):
+        self.lex = lex
+        chunks: list[str] = []
+        self.parts: list[tuple[str, int, int]] = []
+        pos = 0
+        for name, raw in parts:
+            if not raw or not raw.strip():
+                continue
+            norm = normalize(raw)
+            if not norm:
+                continue
+            if chunks:
+                chunks.append("\n\n")
+                pos += 2
+            self.parts.append((name, pos, pos + len(norm)))
+            chunks.append(norm)
+            pos += len(norm)
+        self.text = "".join(chunks)
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._sentences = self._sentence_bounds()
+        self._clauses = self._clause_bounds()
+
+    # -- structure ------------------------------------------------------------
+
+    def _sentence_bounds(self) -> list[int]:
+        text = self.text
+        bounds = {0, len(text)}
+        for m in _SENTENCE_END.finditer(text):
+            if m.group() == ".":
+                # Not after an abbreviation ("Dr.") or an initial ("P. O.").
+                word = re.search(r"([\w.]+)$", text[max(0, m.start() - 24): m.start()])
+                token = word.group(1).lower() if word else ""
+                if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                    continue
+            bounds.add(m.end() if m.group() not in "¿¡" else m.start())
+        return sorted(bounds)
+
+    def _clause_bounds(self) -> list[int]:
+        bounds = set(self._sentences)
+        for m in _CLAUSE_PUNCT.finditer(self.text):
+            bounds.add(m.end())
+        for m in _CLAUSE_WORDS.finditer(self.text):
+            bounds.add(m.start())
+        return sorted(bounds)
+
+    @staticmethod
+    def _around(bounds: list[int], start: int, end: int) -> tuple[int, int]:
+        i = bisect_right(bounds, start) - 1
+        j = bisect_left(bounds, end)
+        lo = bounds[max(i, 0)]
+        hi = bounds[min(j, len(bounds) - 1)]
+        return lo, max(hi, end)
+
+    def sentence_of(self, start: int, end: int | None = None) -> tuple[int, int]:
+        return self._around(self._sentences, start, end if end is not None else start)
+
+    def clause_of(self, start: int, end: int | None = None) -> tuple[int, int]:
+        return self._around(self._clauses, start, end if end is not None else start)
+
+    def sentences(self) -> list[tuple[int, int]]:
+        b = self._sentences
+        return [(b[i], b[i + 1]) for i in range(len(b) - 1) if self.text[b[i]:b[i + 1]].strip()]
+
+    def part_at(self, pos: int) -> str:
+        for name, lo, hi in self.parts:
+            if lo <= pos <= hi:
+                return name
+        return ""
+
+    def part_text(self, *names: str) -> str:
+        return "\n\n".join(self.text[lo:hi] for n, lo, hi in self.parts if n in names)
+
+    def has_part(self, name: str) -> bool:
+        return any(n == name for n, _, _ in self.parts)
+
+    # -- matching ---------------------------------------------------------------
+
+    def spans(self, key: str, regex: Pattern) -> list[tuple[int, int]]:
+        """All matches of ``regex`` (cached under ``key``), sorted."""
+        found = self._spans.get(key)
+        if found is None:
+            found = [(m.start(), m.end()) for m in regex.finditer(self.text)
+                     if m.end() > m.start()]
+            self._spans[key] = found
+        return found
+
+    def ctx(self, key: str) -> list[tuple[int, int]]:
+        return self.spans(key, self.lex.context[key])
+
+    def find(self, regex: Pattern, parts: Sequence[str] | None = None,
+             group: str = "", label: str = "") -> list[Hit]:
+        hits = []
+        for m in regex.finditer(self.text):
+            if m.end() == m.start():
+                continue
+            part = self.part_at(m.start())
+            if parts is not None and part not in parts:
+                continue
+            hits.append(Hit(m.start(), m.end(), m.group(), part, group, label))
+        return hits
+
+    def counted_hits(self, regex: Pattern, parts: Sequence[str] | None = None,
+                     request: bool = False) -> list[Hit]:
+        """Matches that count, outside text addressed to the system.
+
+        By default: not negated, past, hypothetical or figurative. With
+        ``request``: not negated, hypothetical or figurative (a request cue).
+        """
+        out = []
+        for h in self.find(regex, parts):
+            if self.injected(h.start, h.end):
+                continue
+            ctx = self.context(h.start, h.end)
+            if ctx.counts_for_request if request else ctx.counts:
+                out.append(h)
+        return out
+
+    @staticmethod
+    def _within(spans: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+        """Spans that start inside [lo, hi)."""
+        i = bisect_left(spans, (lo, -1))
+        j = bisect_left(spans, (hi, -1))
+        return spans[i:j]
+
+    @staticmethod
+    def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+        for s, e in spans:
+            if s >= end:
+                break
+            if start < e:
+                return True
+        return False
+
+    def _words_between(self, lo: int, hi: int) -> int:
+        return len(_WORD.findall(self.text[lo:hi]))
+
+    @cached_property
+    def _pseudo(self) -> list[tuple[int, int]]:
+        return self.ctx("pseudo_negation")
+
+    @cached_property
+    def _figurative(self) -> list[tuple[int, int]]:
+        return self.ctx("figurative")
+
+    @cached_property
+    def injection_spans(self) -> list[tuple[int, int]]:
+        """Clauses that try to instruct the system, from the cue to clause end."""
+        spans = []
+        for s, _e in self.ctx("injection"):
+            _lo, hi = self.clause_of(s)
+            _slo, shi = self.sentence_of(s)
+            # A "SYSTEM:" label governs the rest of its sentence.
+            spans.append((s, max(hi, shi) if self.text[s:_e].rstrip().endswith(":")
+                          else hi))
+        return sorted(spans)
+
+    def injected(self, start: int, end: int) -> bool:
+        return self._overlaps(self.injection_spans, start, end)
+
+    def figurative(self, start: int, end: int) -> bool:
+        return self._overlaps(self._figurative, start, end)
+
+    # -- context ----------------------------------------------------------------
+
+    def _negators_before(self, lo: int, start: int) -> list[tuple[int, int]]:
+        return [(s, e) for s, e in self._within(self.ctx("negation_before"), lo, start)
+                if e <= start and not self._overlaps(self._pseudo, s, e)]
+
+    def _negation(self, start: int, end: int, clo: int, chi: int) -> tuple[bool, bool]:
+        max_words = self.lex.negation_max_words
+        strong = weak = False
+        for _s, e in self._negators_before(clo, start):
+            gap = self._words_between(e, start)
+            if gap <= 3:
+                strong = True
+            elif gap <= max_words:
+                weak = True
+        for s, _e in self._within(self.ctx("negation_after"), end, chi):
+            if s >= end:
+                strong = True
+        if not (strong or weak):
+            weak = self._inherits(start, clo, "negation")
+        return strong, weak
+
+    def _inherits(self, start: int, clo: int, kind: str) -> bool:
+        """A short list item after a negated/hypothetical clause shares it."""
+        slo, _shi = self.sentence_of(start)
+        if clo <= slo:
+            return False
+        clause = self.text[clo:self.clause_of(start)[1]].strip()
+        short = len(_WORD.findall(clause)) <= 3 or re.match(
+            r"(or|nor|no|ni|o|and no|or any|or a)\b", clause) is not None
+        if not short:
+            return False
+        plo, _ = self.clause_of(max(clo - 2, slo))
+        if plo < slo:
+            return False
+        if kind == "negation":
+            return bool(self._negators_before(plo, clo))
+        return self._hypothetical_in(plo, clo)
+
+    def _hypothetical_in(self, lo: int, start: int) -> bool:
+        exceptions = self.ctx("hypothetical_exceptions")
+        for s, e in self._within(self.ctx("hypothetical"), lo, start):
+            if e > start:
+                continue
+            if any(xs < e and s < xe for xs, xe in self._within(exceptions, lo, e)):
+                continue
+            return True
+        return False
+
+    def _time_marks(self, lo: int, hi: int) -> tuple[bool, bool, bool]:
+        """(historical, resolved, present) marks inside [lo, hi)."""
+        resolved = self._within(self.ctx("resolved"), lo, hi)
+        historical = self._within(self.ctx("historical"), lo, hi)
+        present = [p for p in self._within(self.ctx("present"), lo, hi)
+                   if not any(rs <= p[0] < re_ for rs, re_ in resolved)]
+        return bool(historical), bool(resolved), bool(present)
+
+    def _history(self, start: int, end: int, clo: int, chi: int) -> tuple[bool, bool]:
+        hist, resolved, present = self._time_marks(clo, chi)
+        if present:
+            return False, False
+        if hist or resolved:
+            return True, False
+        slo, shi = self.sentence_of(start, end)
+        s_hist, s_res, s_present = self._time_marks(slo, shi)
+        if (s_hist or s_res) and not s_present:
+            return False, True
+        # A neighbouring sentence that says the illness is over ("he's fine
+        # now") makes a bare mention doubtful, never clearly current.
+        if not s_present:
+            for lo, hi in (self.sentence_of(max(slo - 1, 0)), self.sentence_of(shi)):
+                if (lo, hi) != (slo, shi) and self._within(self.ctx("resolved"), lo, hi):
+                    return False, True
+        return False, False
+
+    def context(self, start: int, end: int) -> Context:
+        clo, chi = self.clause_of(start, end)
+        negated, negated_weakly = self._negation(start, end, clo, chi)
+        historical, historical_weakly = self._history(start, end, clo, chi)
+        hypothetical = self._hypothetical_in(clo, start) or self._inherits(
+            start, clo, "hypothetical")
+        slo, _shi = self.sentence_of(start, end)
+        unrelated = bool(self._within(self.ctx("unrelated_person"), clo, chi)) or any(
+            e <= start for _s, e in self._within(self.ctx("unrelated_person"), slo, start))
+        return Context(
+            negated=negated,
+            negated_weakly=negated_weakly and not negated,
+            historical=historical,
+            historical_weakly=historical_weakly and not historical,
+            hypothetical=hypothetical,
+            unrelated=unrelated,
+            figurative=self.figurative(start, end),
+            injected=self.injected(start, end),
+        )
