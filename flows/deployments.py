@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.intake import intake_request
+from flows.intake_flow import intake_request
 from flows.operations import (
     data_quality,
     no_show_follow_up,

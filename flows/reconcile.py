@@ -44,7 +44,7 @@ def unfinished_requests(older_than: timedelta) -> list[str]:
 @flow(name="intake-reconciler", persist_result=False, log_prints=False)
 def reconcile(stuck_after_minutes: int = 10, rerun_limit: int = 200) -> dict[str, int]:
     """Escalate overdue reviews and re-run requests that never finished."""
-    from flows.intake import intake_request
+    from flows.intake_flow import intake_request
     from flows.review import escalate
     from tasks.sync import sync_crm
 

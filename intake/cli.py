@@ -107,7 +107,7 @@ def _run_and_report(intake_ids: list[str], local: bool, wait: float) -> None:
     from intake.prefect_env import ensure_server, stand_up
 
     if local:
-        from flows.intake import intake_request
+        from flows.intake_flow import intake_request
 
         ensure_server()
         for intake_id in intake_ids:

@@ -26,7 +26,7 @@ FAST_DEPLOYMENT = "intake-request/fast"
 
 def register_deployment() -> UUID:
     """Create or update the fast deployment (no work pool: this process runs it)."""
-    from flows.intake import intake_request
+    from flows.intake_flow import intake_request
 
     deployment = intake_request.to_deployment(
         name="fast",
@@ -99,7 +99,7 @@ class Listener:
         from prefect.states import Pending
         from prefect.utilities.engine import propose_state_sync
 
-        from flows.intake import intake_request
+        from flows.intake_flow import intake_request
 
         try:
             with get_client(sync_client=True) as client:

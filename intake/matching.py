@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from email.utils import parseaddr
 from enum import IntEnum, StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -253,10 +254,10 @@ def normalize_email(text: str | None) -> str | None:
     """The address lower-cased; dots and +tags are kept (they can be people)."""
     if not text:
         return None
-    value = text.strip().strip("<>").strip()
+    value = text.strip()
     if value.lower().startswith("mailto:"):
         value = value[len("mailto:") :]
-    value = value.lower()
+    value = parseaddr(value.strip())[1].strip().lower()
     local, _, domain = value.rpartition("@")
     if not local or "." not in domain or any(c.isspace() for c in value):
         return None
@@ -309,13 +310,13 @@ def parse_date_of_birth(text: str | None, today: date | None = None) -> date | N
             month, day = (a, b) if a <= 12 else (b, a)
         return _date_or_none(year, month, day, today)
     words = [w for w in re.split(r"[\s,]+", value) if w and w != "de"]
-    if len(words) == 3:
-        month = _MONTHS.get(words[0])
-        if month and words[1].isdigit() and words[2].isdigit():
-            return _date_or_none(int(words[2]), month, int(words[1]), today)
-        month = _MONTHS.get(words[1])
-        if month and words[0].isdigit() and words[2].isdigit():
-            return _date_or_none(int(words[2]), month, int(words[0]), today)
+    if len(words) == 3 and words[2].isdigit():
+        named = _MONTHS.get(words[0])
+        if named and words[1].isdigit():  # "March 9, 1984"
+            return _date_or_none(int(words[2]), named, int(words[1]), today)
+        named = _MONTHS.get(words[1])
+        if named and words[0].isdigit():  # "9 de marzo de 1984"
+            return _date_or_none(int(words[2]), named, int(words[0]), today)
     return None
 
 
@@ -600,10 +601,12 @@ def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
     )
     portal = _compare_equal(p.portal_account, candidate.portal_account)
     contact = Agreement.SAME in (phone, email)
+    # Two different people with the same name and birthday almost never
+    # share a phone or email; a request whose contact details all differ
+    # from a name-and-DOB match is checked by staff rather than linked.
+    conflict = not contact and Agreement.DIFFERENT in (phone, email)
 
-    verdict = _verdict(rank, dob, contact, portal)
-    if verdict == "link" and not contact and (phone == Agreement.DIFFERENT or email == Agreement.DIFFERENT) and portal != Agreement.SAME:
-        verdict = "review"
+    verdict = _verdict(rank, dob, contact, conflict, portal)
 
     score = (
         1.0
@@ -637,7 +640,7 @@ def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
 
 
 def _verdict(
-    rank: NameRank, dob: Agreement, contact: bool, portal: Agreement
+    rank: NameRank, dob: Agreement, contact: bool, conflict: bool, portal: Agreement
 ) -> Literal["link", "review", "none"]:
     """One candidate's verdict; see the module docstring for the rules."""
     if portal == Agreement.SAME:
@@ -645,7 +648,7 @@ def _verdict(
     verdict: Literal["link", "review", "none"] = "none"
     if dob == Agreement.SAME:
         if rank == NameRank.STRONG:
-            verdict = "link"
+            verdict = "review" if conflict else "link"
         elif rank == NameRank.FIRST_ONLY and contact:
             verdict = "link"  # same given name, DOB and phone/email: a new surname
         elif rank in (NameRank.PARTIAL, NameRank.TYPO):

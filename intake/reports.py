@@ -459,8 +459,8 @@ def table_rows(report: WeeklyReport) -> list[dict[str, Any]]:
     add("routing", "audit", "audits", report.routing_audits)
     add("routing", "audit", "disagreements", report.routing_audit_disagreements)
     if report.quality is not None:
-        for r in report.quality.results:
-            add("data_quality", r.name, "unexpected", r.unexpected_count)
+        for outcome in report.quality.results:
+            add("data_quality", outcome.name, "unexpected", outcome.unexpected_count)
     return rows
 
 
@@ -515,7 +515,9 @@ def draw_chart(report: WeeklyReport, path: Path) -> None:
     right.set_xticks(list(x), names, rotation=20, ha="right")
     right.set_ylabel("business hours to first staff response")
     right.set_title("Response times against targets")
-    right.legend(fontsize=8)
+    tallest = max([r.p90_hours or 0 for r in rows] + [t for _, t in targets] + [1])
+    right.set_ylim(0, tallest * 1.3)  # headroom for the legend
+    right.legend(fontsize=8, ncol=3, loc="upper center")
     if not rows:
         right.text(0.5, 0.5, "no responses this week", ha="center", va="center",
                    transform=right.transAxes)

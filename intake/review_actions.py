@@ -52,7 +52,7 @@ def decide(intake_id: str, form: dict[str, Any]) -> str:
             ) from None
         return f"resumed run {review.flow_run_id} with decision {form['decision']}"
 
-    from flows.intake import intake_request
+    from flows.intake_flow import intake_request
     from flows.review import apply_decision
 
     apply_decision(intake_id, ReviewKind(review.kind), form)

@@ -3,16 +3,21 @@
 Every person is invented: names from a short made-up list, phones in the
 fictional 555-01xx range, emails at example.com.
 
-How it is written, and why: requests go in through the real ingest
-(``intake.ingest.ingest_lines``) and every CRM write goes through the real
-``SqlCRM`` methods (so status history is recorded as in production), and
-every staff decision through ``IntakeStore.record_decision`` (the override
-ledger). The capture and triage *steps* are not run: the intake record and
-the triage labels are written directly, because a seeded month needs labels
-that are known in advance (reports are checked against them) and triage was
-not yet in the tree when this was written. Each write happens at a simulated
-moment: ``simulated_time`` points the store's clock (``intake.store.utcnow``,
-which the CRM also reads) at the seeded moment while the write runs.
+How it is written: each request is a contract-format raw request (one of
+the six channels, its text saying what the request type asks) that goes in
+through the real ingest and then the real steps of ``intake.steps``:
+capture, classify (the offline rules), required details, route and the CRM
+sync, so the labels are whatever triage decides. What staff do afterwards
+is simulated: review decisions (some overriding the proposed labels) in the
+override ledger, replies on time or late, closing, routing-audit verdicts,
+each through the real ``IntakeStore`` and ``SqlCRM`` methods. With
+``through_steps=False`` the record, labels and CRM rows are written
+directly instead, with labels drawn at random (no capture or triage code
+runs; for when those steps are broken or labels must be exact).
+
+Each write happens at a simulated moment: ``simulated_time`` points the
+store's clock (``intake.store.utcnow``, which the CRM also reads) at the
+seeded moment while the write runs. Times are written in UTC.
 
 With ``faults=True`` a few data-quality faults are planted; the values that
 must never appear in check results or Data Docs are listed in
@@ -28,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from intake.models import (
@@ -121,13 +127,15 @@ def simulated_time(start: datetime | None = None) -> Iterator[SimulatedClock]:
 
 
 def seed_month(crm: Any, store: Any, start: date, n: int, seed: int, *,
-               faults: bool = False) -> SeedSummary:
+               faults: bool = False, through_steps: bool = True) -> SeedSummary:
     """Seed ``n`` fictitious requests over the 28 days from ``start``.
 
     Includes staff reviews (some overriding the proposed labels), replies on
     time and late, closed requests, a backlog with overdue requests at the
     month's end, and routing-audit verdicts. ``faults`` plants one of each
     data-quality fault the checks look for (see ``SeedSummary.faults``).
+    ``through_steps=False`` writes records, labels and CRM rows directly with
+    labels drawn at random (no capture or triage code runs).
     """
     from intake.clock import business_hours
 
@@ -144,7 +152,7 @@ def seed_month(crm: Any, store: Any, start: date, n: int, seed: int, *,
             if received >= month_end:
                 received = month_end - timedelta(hours=1)
             _seed_request(crm, store, rng, clock, seed, index, received, month_end,
-                          summary)
+                          summary, through_steps)
         if faults:
             _plant_faults(crm, clock, summary, month_end)
     return summary
@@ -164,90 +172,133 @@ def _choice(rng: random.Random, weights: dict[Any, int]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+TEXTS: dict[RequestType, tuple[str, str]] = {
+    RequestType.SCHEDULING: ("Appointment", "I would like to book an appointment "
+                             "for a yearly physical next week."),
+    RequestType.BILLING: ("Question about my bill", "I got a bill for my visit "
+                          "last month and I think I was charged twice."),
+    RequestType.INSURANCE: ("New insurance", "I changed insurance plans. How do I "
+                            "update my coverage on file?"),
+    RequestType.RECORDS: ("Records request", "Please send a copy of my medical "
+                          "records to my new doctor."),
+    RequestType.PRESCRIPTION: ("Refill", "I need a refill of my blood pressure "
+                               "medication, I have 10 days left."),
+    RequestType.SYMPTOM: ("Rash", "I have had a mild rash on my arm for two weeks, "
+                          "can someone take a look?"),
+    RequestType.GENERAL: ("Office hours", "What are your office hours on Saturday?"),
+    RequestType.REFERRAL: ("Referral", "Referral for evaluation of a skin lesion."),
+}
+_SYLLABLES = ["Bram", "Cor", "Dell", "Fen", "Gar", "Hol", "Kes", "Lun", "Mor",
+              "Nor", "Pel", "Quin", "Ros", "Tal", "Vey", "Wick"]
+_ENDINGS = ["by", "ton", "wood", "field", "more", "ley", "worth", "stead"]
+_AREA_CODES = ["312", "773", "872", "630"]
+
+
+@dataclass
+class _Person:
+    """An invented person, distinct per index (so patient matching finds no twin)."""
+
+    first: str
+    last: str
+    dob: date
+    phone: str  # E.164, fictional 555-01xx
+    email: str
+
+
+def _person(index: int) -> _Person:
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    last = (LAST_NAMES[index % len(LAST_NAMES)] if index < len(LAST_NAMES) else
+            _SYLLABLES[index % 16] + _ENDINGS[(index // 16) % 8])
+    area = _AREA_CODES[(index // 100) % len(_AREA_CODES)]
+    return _Person(
+        first=first, last=last, dob=date(1950, 1, 1) + timedelta(days=index * 97),
+        phone=f"+1{area}55501{index % 100:02d}",
+        email=f"{first}.{last}{index}@example.com".lower(),
+    )
+
+
+def _payload(channel: Channel, kind: RequestType, person: _Person, index: int,
+             received: datetime) -> dict[str, Any]:
+    """A contract-format payload for the channel, saying what ``kind`` asks."""
+    subject, text = TEXTS[kind]
+    local_phone = f"({person.phone[2:5]}) 555-{person.phone[-4:]}"
+    if channel == Channel.PORTAL:
+        return {"patient_id": f"MG-{900000 + index}", "subject": subject,
+                "body": text, "attachments": []}
+    if channel == Channel.WEB_FORM:
+        return {"fields": {"first_name": person.first, "last_name": person.last,
+                           "dob": person.dob.isoformat(), "phone": local_phone,
+                           "email": person.email, "reason": "other",
+                           "patient_status": "existing"},
+                "message": text}
+    if channel == Channel.EMAIL:
+        raw = (f"From: {person.first} {person.last} <{person.email}>\n"
+               "To: frontdesk@example.org\n"
+               f"Subject: {subject}\n"
+               f"Date: {received.strftime('%a, %d %b %Y %H:%M:%S +0000')}\n"
+               "Content-Type: text/plain; charset=utf-8\n\n"
+               f"{text}\n\nDate of birth {person.dob.isoformat()}.\n"
+               f"{person.first} {person.last}\n")
+        return {"raw": raw}
+    if channel == Channel.PHONE:
+        return {"caller_number": person.phone,
+                "transcript": f"Staff: Thank you for calling, how can I help?\n"
+                              f"Caller: Hi, this is {person.first} {person.last}, "
+                              f"born {person.dob.isoformat()}. {text}"}
+    if channel == Channel.CHAT:
+        return {"messages": [
+            {"from": "bot", "text": "Hello! How can we help today?"},
+            {"from": "visitor", "text": text},
+            {"from": "visitor", "text": f"I'm {person.first} {person.last}, "
+                                        f"{person.email}"},
+        ]}
+    return {
+        "referring_provider": "Dr. Imaginary Example",
+        "referring_practice": "Example Family Clinic",
+        "specialty": "dermatology", "reason": text,
+        "patient": {"first_name": person.first, "last_name": person.last,
+                    "dob": person.dob.isoformat(), "phone": local_phone,
+                    "insurance": "Example Health PPO"},
+        "documents": [{"filename": "referral.pdf",
+                       "content_type": "application/pdf"}],
+        "note": "",
+    }
+
+
 def _seed_request(crm: Any, store: Any, rng: random.Random, clock: SimulatedClock,
                   seed: int, index: int, received: datetime, month_end: datetime,
-                  summary: SeedSummary) -> None:
-    from intake.clock import business_hours, response_due
+                  summary: SeedSummary, through_steps: bool) -> None:
+    from intake.clock import business_hours
     from intake.ingest import ingest_lines
-    from intake.steps import owner_for
-    from intake.store import StepRow, session_scope
 
     channel: Channel = _choice(rng, _CHANNEL_WEIGHTS)
-    request_type: RequestType = _choice(rng, _TYPE_WEIGHTS)
+    kind: RequestType = _choice(rng, _TYPE_WEIGHTS)
     if channel == Channel.REFERRAL:
-        request_type = RequestType.REFERRAL
-    urgency = Urgency.ROUTINE
-    roll = rng.random()
-    if request_type in (RequestType.SYMPTOM, RequestType.PRESCRIPTION):
-        urgency = Urgency.URGENT_REVIEW if roll < 0.3 else (
-            Urgency.SOON if roll < 0.6 else Urgency.ROUTINE)
-    elif roll < 0.15:
-        urgency = Urgency.SOON
-    queue = TYPE_QUEUE[request_type]
-    if urgency in (Urgency.URGENT_REVIEW, Urgency.EMERGENCY):
-        queue = Queue.NURSE_REVIEW
-    patient_status = rng.choice([PatientStatus.EXISTING] * 3 + [PatientStatus.NEW,
-                                 PatientStatus.CAREGIVER, PatientStatus.UNKNOWN])
-    missing = sorted(rng.sample(list(MissingDetail), k=rng.choice([0, 0, 0, 1, 2])))
-    stop = request_type in (RequestType.SYMPTOM, RequestType.PRESCRIPTION) or (
-        urgency in (Urgency.URGENT_REVIEW, Urgency.EMERGENCY))
+        kind = RequestType.REFERRAL
+    elif kind == RequestType.REFERRAL:
+        kind = RequestType.SCHEDULING
+    person = _person(index)
 
     # Arrival: the real ingest stores the raw request under its intake id.
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    phone = f"+131255501{index % 100:02d}"
-    email = f"{first}.{last}{index}@example.com".lower()
-    source_id = f"seed-{seed}-{index:04d}"
-    body = json.dumps({
-        "id": source_id, "channel": str(channel), "received_at": received.isoformat(),
-        "payload": {"message": f"Fictitious {request_type} request number {index}."},
-    })
     clock.set(received)
+    body = json.dumps({
+        "id": f"seed-{seed}-{index:04d}", "channel": str(channel),
+        "received_at": received.isoformat(),
+        "payload": _payload(channel, kind, person, index, received),
+    })
     intake_id = ingest_lines(store, [body], batch_id=f"seed-{seed}").intake_ids[0]
     summary.intake_ids.append(intake_id)
 
-    # Capture and triage outcomes, written directly (see the module docstring).
-    record = IntakeRecord(
-        intake_id=intake_id, source_id=source_id, channel=channel,
-        received_at=received,
-        contact=ContactDetails(phones=[phone], emails=[email]),
-        patient=PatientIdentity(first_name=first, last_name=last),
-        request_text=f"Fictitious {request_type} request number {index}.",
-    )
-    proposed = TriageResult(
-        request_type=request_type, urgency=urgency, patient_status=patient_status,
-        missing=missing, queue=queue, stop_automation=stop,
-        reasons=[Reason(code=f"seeded_{request_type}")], decided_by="seed",
-    )
-    store.save_record(record)
-    store.save_triage(intake_id, proposed)
-    due = response_due(received, queue, urgency)
-    # Marked done so a rerun of the intake flow or the reconciler skips them.
-    with session_scope(store.engine) as session:
-        for step, outcome in (("capture", {"channel": str(channel)}),
-                              ("classify", {"seeded": True}), ("details", {}),
-                              ("route", {"queue": str(queue), "owner": owner_for(queue),
-                                         "response_due_at": due.isoformat()})):
-            session.merge(StepRow(intake_id=intake_id, step=step, done_at=clock(),
-                                  outcome=outcome))
-
-    # First sync: patient and request land in the CRM.
+    # Capture, triage, routing and the first sync.
     clock.set(received + timedelta(minutes=2))
-    patient_key = "pat-" + hashlib.sha256(intake_id.encode()).hexdigest()[:20]
-    crm.upsert_patient(PatientRecord(patient_key=patient_key, first_name=first,
-                                     last_name=last, phone=phone, email=email))
-    needs_review = stop or rng.random() < 0.25
-    fields = CRMFields(
-        intake_id=intake_id, patient_key=patient_key, source=channel,
-        received_at=received, request_type=request_type, urgency=urgency,
-        patient_status=patient_status, queue=queue, owner=owner_for(queue),
-        status=IntakeStatus.NEEDS_REVIEW if needs_review else IntakeStatus.NEW,
-        missing_information=missing, stop_automation=stop, response_due_at=due,
-    )
-    crm.upsert_intake(fields)
-    crm.upsert_staff_task(StaffTask(intake_id=intake_id, kind="respond", queue=queue,
-                                    owner=owner_for(queue), due_at=due,
-                                    summary=f"{request_type} request, {urgency}"))
-    store.mark_step(intake_id, "sync", {"status": str(fields.status)})
+    if through_steps:
+        proposed, fields, needs_review = _through_steps(store, crm, rng, intake_id)
+    else:
+        proposed, fields, needs_review = _written_directly(
+            store, crm, rng, intake_id, channel, kind, person, received)
+    received = fields.received_at or received
+    due = fields.response_due_at or received
+    urgency = fields.urgency or Urgency.ROUTINE
 
     # First staff response: most within the target, some late, some not yet.
     target = (due - received).total_seconds() / 3600
@@ -292,6 +343,102 @@ def _seed_request(crm: Any, store: Any, rng: random.Random, clock: SimulatedCloc
             proposed={"labels": labels}, final={"labels": corrected},
         )
         summary.routing_audits += 1
+
+
+def _through_steps(store: Any, crm: Any, rng: random.Random, intake_id: str
+                   ) -> tuple[TriageResult, CRMFields, bool]:
+    """The real capture, triage, routing and sync steps (intake.steps)."""
+    from intake import steps
+
+    steps.capture(store, intake_id)
+    steps.classify(store, intake_id)
+    steps.check_required_details(store, intake_id)
+    steps.route(store, intake_id)
+    steps.sync_crm(store, crm, intake_id)
+    proposed = store.triage(intake_id)
+    fields = crm.read_intake(intake_id)
+    # What the flow would pause for, plus some requests staff choose to review.
+    needs_review = bool(steps.request_review_reasons(store.record(intake_id),
+                                                     proposed)) or rng.random() < 0.2
+    if needs_review and fields.status != IntakeStatus.NEEDS_REVIEW:
+        fields = fields.model_copy(update={"status": IntakeStatus.NEEDS_REVIEW})
+        crm.upsert_intake(fields)
+    return proposed, fields, needs_review
+
+
+def _written_directly(store: Any, crm: Any, rng: random.Random, intake_id: str,
+                      channel: Channel, kind: RequestType, person: _Person,
+                      received: datetime) -> tuple[TriageResult, CRMFields, bool]:
+    """Record, labels and CRM rows written directly, with labels drawn at random."""
+    from intake.clock import response_due
+    from intake.steps import owner_for
+    from intake.store import StepRow, session_scope
+
+    urgency = Urgency.ROUTINE
+    roll = rng.random()
+    if kind in (RequestType.SYMPTOM, RequestType.PRESCRIPTION):
+        urgency = Urgency.URGENT_REVIEW if roll < 0.3 else (
+            Urgency.SOON if roll < 0.6 else Urgency.ROUTINE)
+    elif roll < 0.15:
+        urgency = Urgency.SOON
+    queue = TYPE_QUEUE[kind]
+    if urgency in (Urgency.URGENT_REVIEW, Urgency.EMERGENCY):
+        queue = Queue.NURSE_REVIEW
+    stop = kind in (RequestType.SYMPTOM, RequestType.PRESCRIPTION) or (
+        urgency in (Urgency.URGENT_REVIEW, Urgency.EMERGENCY))
+    proposed = TriageResult(
+        request_type=kind, urgency=urgency,
+        patient_status=rng.choice([PatientStatus.EXISTING] * 3 + [
+            PatientStatus.NEW, PatientStatus.CAREGIVER, PatientStatus.UNKNOWN]),
+        missing=sorted(rng.sample(list(MissingDetail), k=rng.choice([0, 0, 0, 1, 2]))),
+        queue=queue, stop_automation=stop,
+        reasons=[Reason(code=f"seeded_{kind}")], decided_by="seed",
+    )
+    store.save_record(IntakeRecord(
+        intake_id=intake_id, source_id=store.source_id(intake_id), channel=channel,
+        received_at=received,
+        contact=ContactDetails(phones=[person.phone], emails=[person.email]),
+        patient=PatientIdentity(first_name=person.first, last_name=person.last,
+                                date_of_birth=person.dob),
+        request_text=TEXTS[kind][1],
+    ))
+    store.save_triage(intake_id, proposed)
+    due = response_due(received, queue, urgency)
+    # Marked done so a rerun of the intake flow or the reconciler skips them.
+    with session_scope(store.engine) as session:
+        for step, outcome in (("capture", {"channel": str(channel)}),
+                              ("classify", {"seeded": True}), ("details", {}),
+                              ("route", {"queue": str(queue), "owner": owner_for(queue),
+                                         "response_due_at": due.isoformat()}),
+                              ("sync", {"seeded": True})):
+            session.merge(StepRow(intake_id=intake_id, step=step, done_at=now(),
+                                  outcome=outcome))
+
+    patient_key = "pat-" + hashlib.sha256(intake_id.encode()).hexdigest()[:20]
+    crm.upsert_patient(PatientRecord(
+        patient_key=patient_key, first_name=person.first, last_name=person.last,
+        date_of_birth=person.dob, phone=person.phone, email=person.email))
+    needs_review = stop or rng.random() < 0.25
+    fields = CRMFields(
+        intake_id=intake_id, patient_key=patient_key, source=channel,
+        received_at=received, request_type=kind, urgency=urgency,
+        patient_status=proposed.patient_status, queue=queue, owner=owner_for(queue),
+        status=IntakeStatus.NEEDS_REVIEW if needs_review else IntakeStatus.NEW,
+        missing_information=proposed.missing, stop_automation=stop,
+        response_due_at=due,
+    )
+    crm.upsert_intake(fields)
+    crm.upsert_staff_task(StaffTask(intake_id=intake_id, kind="respond", queue=queue,
+                                    owner=owner_for(queue), due_at=due,
+                                    summary=f"{kind} request, {urgency}"))
+    return proposed, fields, needs_review
+
+
+def now() -> datetime:
+    """The store's "now" (the simulated moment while seeding)."""
+    import intake.store
+
+    return intake.store.utcnow()
 
 
 def _review(store: Any, crm: Any, rng: random.Random, intake_id: str,
@@ -348,8 +495,8 @@ def _plant_faults(crm: Any, clock: SimulatedClock, summary: SeedSummary,
     from blocks.crm import CRMIntake
 
     ids = summary.intake_ids
-    if len(ids) < 6:
-        raise ValueError("faults need at least 6 seeded requests")
+    if len(ids) < 5:
+        raise ValueError("faults need at least 5 seeded requests")
     clock.set(month_end - timedelta(minutes=30))
 
     # The SQL CRM's own writes refuse unknown labels, so these two faults are
@@ -379,10 +526,44 @@ def _plant_faults(crm: Any, clock: SimulatedClock, summary: SeedSummary,
     crm.upsert_intake(reopened.model_copy(update={"status": IntakeStatus.NEW}))
     summary.faults["disallowed_transition"] = ids[4]
 
-    bad_contact = crm.read_intake(ids[5]).patient_key
-    crm.upsert_patient(PatientRecord(patient_key=bad_contact, phone=FAULT_PHONE,
-                                     email=FAULT_EMAIL))
-    summary.faults["bad_phone"] = bad_contact or ""
-    summary.faults["bad_email"] = bad_contact or ""
+    bad_contact = crm.upsert_patient(PatientRecord(
+        patient_key="pat-seed-bad-contact", first_name="Tamsin",
+        last_name="Placeholder", phone=FAULT_PHONE, email=FAULT_EMAIL))
+    summary.faults["bad_phone"] = bad_contact
+    summary.faults["bad_email"] = bad_contact
     summary.markers = [FAULT_QUEUE, FAULT_MISSING_ITEM, FAULT_PHONE, FAULT_EMAIL,
                        "closed:new"]
+
+
+def example_report(out_dir: Path, n: int = 120, seed: int = 7,
+                   start: date = date(2026, 11, 2),
+                   week_ending: date = date(2026, 11, 22)) -> Any:
+    """Seed a fresh SQLite database in ``out_dir`` and write a weekly report there.
+
+    Never touches the configured app database: the example lives in its own
+    file (``out_dir/example.db``), replaced on every call.
+    """
+    from pydantic import SecretStr
+
+    from blocks.crm import SqlCRM
+    from intake.reports import weekly_report
+    from intake.store import Base, IntakeStore, make_engine
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    database = out_dir / "example.db"
+    for stale in out_dir.glob("example.db*"):
+        stale.unlink()
+    url = f"sqlite:///{database}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    store, crm = IntakeStore(engine), SqlCRM(connection_url=SecretStr(url))
+    seed_month(crm, store, start, n, seed, faults=True)
+    return weekly_report(crm, store, week_ending, out_dir)
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("reports/example")
+    paths = example_report(target)
+    sys.stdout.write(f"{paths.markdown}\n{paths.csv}\n{paths.chart}\n")

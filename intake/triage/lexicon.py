@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from intake.config import ConfigError, load_yaml
+import yaml
+
+from intake.config import ConfigError, config_path
 
 _TRIAGE_DIR = "triage"
 
@@ -21,15 +23,18 @@ def _words(pattern: str) -> str:
     return rf"(?<![\w])(?:{pattern})(?![\w])"
 
 
-# -- speed: a literal-prefix prefilter ----------------------------------------
+# -- speed: a first-word index --------------------------------------------------
 #
 # Python's re tries every alternative of a long alternation at every word
 # start, which made triage too slow. Most patterns begin with a literal word,
-# so each list is split into patterns with known literal prefixes (found with
-# one fast trie regex, then matched only where a prefix occurs) and the rest
-# (matched as before). Results are the same matches.
+# so every list is split into patterns with a known first word ("fast") and
+# the rest ("slow", matched as one regex as before). A request's words are
+# looked up once in an index of first words; a fast pattern is only tried
+# where one of its first words occurs. The matches are the same.
 
 _LITERAL = re.compile(r"(?:\\[^\w\s]|[\w' -])+")
+_DIGIT = "#digit"
+_TOKEN = re.compile(r"[\w']+")
 
 
 def _group_end(p: str, i: int) -> int:
@@ -79,7 +84,7 @@ def _split_alternatives(inner: str) -> list[str]:
 
 def _prefixes(p: str, depth: int = 0) -> set[str] | None:
     """Literal strings one of which every match of ``p`` starts with, or None."""
-    if depth > 6:
+    if depth > 8:
         return None
     while p.startswith(("(?<!", "(?<=", "(?!", "(?=")):
         end = _group_end(p, 0)
@@ -88,6 +93,8 @@ def _prefixes(p: str, depth: int = 0) -> set[str] | None:
         p = p[end + 1:]
     if not p:
         return None
+    if p.startswith("\\d"):
+        return {_DIGIT}
     if p[0] == "(":
         end = _group_end(p, 0)
         if end < 0:
@@ -103,7 +110,7 @@ def _prefixes(p: str, depth: int = 0) -> set[str] | None:
             rest = rest[1:] if rest[:1] in "?*" else rest[rest.index("}") + 1:]
         found: set[str] = set()
         for alt in _split_alternatives(inner):
-            sub = _prefixes(alt + rest if not alt.strip() else alt, depth + 1)
+            sub = _prefixes(alt if alt else rest, depth + 1)
             if sub is None:
                 return None
             found |= sub
@@ -117,58 +124,114 @@ def _prefixes(p: str, depth: int = 0) -> set[str] | None:
     if not m:
         return None
     run = m.group()
-    nxt = p[m.end():m.end() + 1]
-    if nxt in ("?", "*") or p[m.end():].startswith("{0"):
-        run = run[:-2] if run.endswith(tuple("\\" + c for c in ".-/")) else run[:-1]
+    following = p[m.end():]
+    if following[:1] in ("?", "*") or following.startswith("{0"):
+        run = run[:-2] if run[-2:-1] == "\\" else run[:-1]
     literal = re.sub(r"\\(.)", r"\1", run)
-    return {literal} if literal.strip() else None
+    first = _TOKEN.match(literal)
+    if not first:
+        return None
+    return {literal}
 
 
-def _trie_regex(words: set[str]) -> str:
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
+class _Index:
+    """First words (and first-word prefixes) of every fast pattern."""
 
-    def build(node: dict[str, Any]) -> str:
-        if "" in node and len(node) == 1:
-            return ""
-        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        # A word that ends here makes the rest optional: the prefix is enough.
-        return "" if "" in node else body
+    def __init__(self) -> None:
+        self.exact: dict[str, set[int]] = {}
+        self.partial: dict[str, set[int]] = {}
+        self.lengths: set[int] = set()
+        self.digit: set[int] = set()
+        self.version = 0
 
-    return build(trie)
+    def add(self, matcher_id: int, literal: str) -> None:
+        self.version += 1
+        if literal == _DIGIT:
+            self.digit.add(matcher_id)
+            return
+        first = _TOKEN.match(literal)
+        assert first is not None
+        word = first.group()
+        if first.end() < len(literal):
+            # The first word is complete: a request word must equal it.
+            self.exact.setdefault(word, set()).add(matcher_id)
+        else:
+            self.partial.setdefault(word, set()).add(matcher_id)
+            self.lengths.add(len(word))
+
+    def candidates(self, text: str) -> dict[int, list[int]]:
+        """Per matcher, the positions of words where a fast pattern may start."""
+        return _candidates(self, text, self.version)
+
+    def _compute(self, text: str) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        lengths = sorted(self.lengths)
+        for m in _TOKEN.finditer(text):
+            word, pos = m.group(), m.start()
+            ids: set[int] = set()
+            found = self.exact.get(word)
+            if found:
+                ids |= found
+            for n in lengths:
+                if n > len(word):
+                    break
+                found = self.partial.get(word[:n])
+                if found:
+                    ids |= found
+            if word[0].isdigit():
+                ids |= self.digit
+            for i in ids:
+                out.setdefault(i, []).append(pos)
+        return out
+
+
+@lru_cache(maxsize=1024)
+def _candidates(index: _Index, text: str, version: int) -> dict[int, list[int]]:
+    return index._compute(text)
+
+
+INDEX = _Index()
 
 
 class Matcher:
     """A compiled phrase list with the same finditer/search as a regex."""
 
+    _next_id = 0
+
     def __init__(self, parts: list[str], whole_words: bool):
+        self.id = Matcher._next_id
+        Matcher._next_id += 1
         self.pattern = "|".join(parts)
-        wrap = _words if whole_words else (lambda x: x)
         fast, slow = [], []
         prefixes: set[str] = set()
         for part in parts:
             found = _prefixes(part[3:-1]) if whole_words else None  # strip (?: )
-            if found and all(found):
+            if found:
                 fast.append(part)
                 prefixes |= found
             else:
                 slow.append(part)
-        self._slow = re.compile(wrap("|".join(slow))) if slow else None
-        self._fast = re.compile(wrap("|".join(fast))) if fast else None
-        self._prefilter = (re.compile(r"(?<![\w])(?=" + _trie_regex(prefixes) + ")")
-                           if fast else None)
+        if not whole_words:
+            self._slow = re.compile("|".join(slow)) if slow else None
+        else:
+            self._slow = re.compile(_words("|".join(slow))) if slow else None
+        self._fast = re.compile(_words("|".join(fast))) if fast else None
+        for literal in prefixes:
+            INDEX.add(self.id, literal)
 
-    def finditer(self, text: str) -> list[re.Match[str]]:
+    def finditer(self, text: str, candidates: dict[int, list[int]] | None = None
+                 ) -> list[re.Match[str]]:
+        """Matches left to right, not overlapping (like ``re.finditer``).
+
+        ``candidates``: the request's first-word index (``INDEX.candidates``),
+        computed once per text by the caller; computed here when absent.
+        """
         found: list[re.Match[str]] = []
-        if self._fast is not None and self._prefilter is not None:
+        if self._fast is not None:
+            if candidates is None:
+                candidates = INDEX.candidates(text)
             last = -1
-            for cand in self._prefilter.finditer(text):
-                pos = cand.start()
+            for pos in candidates.get(self.id, ()):
                 if pos < last:
                     continue
                 m = self._fast.match(text, pos)
@@ -205,15 +268,21 @@ def compile_list(
         text = str(raw)
         for key, value in (subs or {}).items():
             text = text.replace("{" + key + "}", value)
+        parts.append(f"(?:{text})")
+    try:
+        return Matcher(parts, whole_words)
+    except re.error:
+        pass
+    # Name the faulty pattern (compiling each one only when the list fails).
+    for raw, part in zip(patterns, parts, strict=True):
         try:
-            re.compile(text)
+            re.compile(part)
         except re.error as exc:
             raise ConfigError(
                 f"config/{_TRIAGE_DIR}/{source}: pattern {raw!r} is not a valid "
                 f"regular expression ({exc})"
             ) from None
-        parts.append(f"(?:{text})")
-    return Matcher(parts, whole_words)
+    raise ConfigError(f"config/{_TRIAGE_DIR}/{source}: a pattern list does not compile")
 
 
 @dataclass(frozen=True)
@@ -269,8 +338,18 @@ class Lexicon:
     manager: dict[str, Matcher] = field(default_factory=dict)
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is 100x faster
+
+
 def _load(name: str) -> dict[str, Any]:
-    data = load_yaml(f"{_TRIAGE_DIR}/{name}")
+    path = config_path(f"{_TRIAGE_DIR}/{name}")
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=_Loader)  # noqa: S506 - a safe loader
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} is missing") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config/{_TRIAGE_DIR}/{name} must hold a mapping")
     return data
@@ -353,7 +432,7 @@ def lexicon() -> Lexicon:
             details.get(key, []), "details.yaml", whole_words=False)
 
     lex.timing = _load("timing.yaml")
-    for key in ("deadline_cues", "target_slot_cues"):
+    for key in ("deadline_cues", "referral_cues", "target_slot_cues"):
         lex.timing_cues[key] = compile_list(lex.timing.get(key, []), "timing.yaml")
     manager = _load("manager_topics.yaml")
     for key in ("complaint", "privacy", "legal_claim", "legal_party"):

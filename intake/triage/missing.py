@@ -134,7 +134,7 @@ def insurance_document_request(doc: Doc) -> bool:
     """An insurance card submission or change of insurance (not a coverage or
     prior-authorisation question)."""
     regex = doc.lex.details["insurance_document_request"]
-    return bool(doc.counted_hits(regex, _SENDER_PARTS))
+    return bool(doc.counted_hits(regex, _SENDER_PARTS, request=True))
 
 
 def appointment_reason_given(record: IntakeRecord, doc: Doc) -> bool:
@@ -143,13 +143,15 @@ def appointment_reason_given(record: IntakeRecord, doc: Doc) -> bool:
     reason = normalize(record.form_reason or "")
     if reason and reason not in generic:
         return True
-    if doc.counted_hits(lex.details["visit_reasons"], _SENDER_PARTS):
+    if doc.counted_hits(lex.details["visit_reasons"], _SENDER_PARTS, request=True):
         return True
-    return bool(doc.counted_hits(lex.details["reason_after_for"], ("body", "subject")))
+    return bool(doc.counted_hits(lex.details["reason_after_for"], ("body", "subject"),
+                                 request=True))
 
 
 def changes_existing_appointment(doc: Doc) -> bool:
-    return bool(doc.counted_hits(doc.lex.details["change_existing"], _SENDER_PARTS))
+    return bool(doc.counted_hits(doc.lex.details["change_existing"], _SENDER_PARTS,
+                                 request=True))
 
 
 def is_new_patient(doc: Doc, status: PatientStatus) -> bool:
@@ -159,7 +161,8 @@ def is_new_patient(doc: Doc, status: PatientStatus) -> bool:
     if status is PatientStatus.CAREGIVER:
         excluded = doc.spans("new_exclusions", doc.lex.status["new_exclusions"])
         return any(not doc._overlaps(excluded, h.start, h.end)
-                   for h in doc.counted_hits(doc.lex.status["new"], _SENDER_PARTS))
+                   for h in doc.counted_hits(doc.lex.status["new"], _SENDER_PARTS,
+                                             request=True))
     return False
 
 

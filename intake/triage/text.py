@@ -16,17 +16,20 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
-from intake.triage.lexicon import Lexicon, Matcher
+from intake.triage.lexicon import INDEX, Lexicon, Matcher
 
 Pattern = Matcher | re.Pattern[str]
 
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]{0,400}>", re.S | re.I)
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]{0,400}>", re.S | re.I)
+# An HTML comment is hidden from readers but kept for the injection check.
+_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d)\b[^>]*>", re.I)
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'",
                          "`": "'", "\u201c": '"', "\u201d": '"', "\u2013": " - ",
-                         "\u2014": " - ", "\u00a0": " ", "\u200b": ""})
+                         "\u2014": " - ", "\u00a0": " ", "\u200b": "",
+                         "\u00bf": "; ", "\u00a1": "; "})
 _CONTRACTION = re.compile(
     r"\b(can|don|won|isn|doesn|didn|haven|hasn|wasn|aren|couldn|wouldn|shouldn|"
     r"weren|hadn|ain)t\b"
@@ -40,6 +43,13 @@ _SHORT_FORMS = {
 _SHORT_RE = re.compile(r"\b(" + "|".join(_SHORT_FORMS) + r")\b")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SOFT_WRAP_MIN = 60  # a line this long without end punctuation was wrapped
+# A line ending with one of these words goes on in the next line.
+_CONTINUES = frozenset({
+    "a", "an", "the", "by", "to", "of", "and", "or", "with", "my", "your", "his",
+    "her", "our", "their", "for", "on", "at", "in", "from", "is", "are", "was",
+    "were", "i", "we", "that", "this", "before", "after", "than", "until", "since",
+    "dr.", "dr", "de", "la", "el", "y", "mi", "con", "para", "por", "en", "que",
+})
 
 _ABBREVIATIONS = frozenset({
     "dr", "dra", "mr", "mrs", "ms", "st", "jr", "sr", "vs", "no", "np", "sra",
@@ -47,7 +57,7 @@ _ABBREVIATIONS = frozenset({
     "approx", "dept", "ext", "tel", "prof", "sgt", "rev", "e.g", "i.e", "u.s",
     "etc", "wk", "wks", "yr", "yrs", "mos", "pt", "hx", "dx", "rx", "tx",
 })
-_SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n|[¿¡]")
+_SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
 _CLAUSE_PUNCT = re.compile(r"(?<!\d),|,(?!\d)|[()\[\]\"]| - | -- |\.\.\.")
 _CLAUSE_WORDS = re.compile(
     r"(?<![\w'])(?:but|however|although|though|except|whereas|because|cause|cuz|"
@@ -62,14 +72,17 @@ _WORD = re.compile(r"[\w']+")
 def strip_html(text: str) -> str:
     if "<" not in text and "&" not in text:
         return text
+    text = _COMMENT.sub(lambda m: f" {m.group(1)}. ", text)
     text = _BLOCK_TAG.sub("\n", text)
     text = _TAG.sub(" ", text)
     return html.unescape(text)
 
 
 def _fold(text: str) -> str:
+    """Straight quotes; accents and other non-ASCII marks removed ("está" ->
+    "esta"); Spanish opening marks end the sentence before them."""
     text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.encode("ascii", "ignore").decode("ascii")
 
 
 def _join_lines(text: str) -> str:
@@ -87,12 +100,17 @@ def _join_lines(text: str) -> str:
             continue
         if out and out[-1] != "\n":
             prev = out[-1]
+            last_word = prev.rsplit(" ", 1)[-1].lower()
             soft = (len(prev) >= _SOFT_WRAP_MIN and prev[-1] not in ".!?:;"
-                    and (line[0].islower() or line[0].isdigit() or line[0] in "($"))
+                    and (line[0].islower() or line[0].isdigit() or line[0] in "($"
+                         or last_word in _CONTINUES))
             out.append(" " if soft else "\n")
         out.append(line)
     return "".join(out).strip()
 
+
+# Spoken fillers ("I need to, um, move it") are dropped with their commas.
+_FILLER = re.compile(r",? ?(?<![\w'])(?:u+m+|u+h+|e+rm|hm+|a+h|e+h)(?![\w'])[,.]?")
 
 # "F M L A", "P. P. O.", "H.M.O." -> "fmla", "ppo", "hmo"
 _SPELLED = re.compile(
@@ -105,6 +123,7 @@ def _join_spelled(match: re.Match[str]) -> str:
 
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Lower case, no accents or HTML, straight quotes, restored contractions.
 
@@ -115,6 +134,7 @@ def normalize(text: str) -> str:
     text = text.lower()
     text = _CONTRACTION.sub(r"\1't", text)
     text = _SHORT_RE.sub(lambda m: _SHORT_FORMS[m.group(1)], text)
+    text = _FILLER.sub("", text)
     return _SPELLED.sub(_join_spelled, text)
 
 
@@ -196,6 +216,7 @@ class Doc:
             pos += len(norm)
         self.text = "".join(chunks)
         self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._matches: dict[int, list[re.Match[str]]] = {}
         self._sentences = self._sentence_bounds()
         self._clauses = self._clause_bounds()
 
@@ -211,7 +232,7 @@ class Doc:
                 token = word.group(1).lower() if word else ""
                 if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
                     continue
-            bounds.add(m.end() if m.group() not in "¿¡" else m.start())
+            bounds.add(m.end())
         return sorted(bounds)
 
     def _clause_bounds(self) -> list[int]:
@@ -254,12 +275,27 @@ class Doc:
 
     # -- matching ---------------------------------------------------------------
 
+    @cached_property
+    def _candidates(self) -> dict[int, list[int]]:
+        return INDEX.candidates(self.text)
+
+    def matches(self, regex: Pattern) -> list[re.Match[str]]:
+        """All matches of ``regex`` in the text (cached per list)."""
+        key = id(regex)
+        found = self._matches.get(key)
+        if found is None:
+            if isinstance(regex, Matcher):
+                found = regex.finditer(self.text, self._candidates)
+            else:
+                found = [m for m in regex.finditer(self.text) if m.end() > m.start()]
+            self._matches[key] = found
+        return found
+
     def spans(self, key: str, regex: Pattern) -> list[tuple[int, int]]:
-        """All matches of ``regex`` (cached under ``key``), sorted."""
+        """All matches of ``regex`` as (start, end), sorted."""
         found = self._spans.get(key)
         if found is None:
-            found = [(m.start(), m.end()) for m in regex.finditer(self.text)
-                     if m.end() > m.start()]
+            found = [(m.start(), m.end()) for m in self.matches(regex)]
             self._spans[key] = found
         return found
 
@@ -269,9 +305,7 @@ class Doc:
     def find(self, regex: Pattern, parts: Sequence[str] | None = None,
              group: str = "", label: str = "") -> list[Hit]:
         hits = []
-        for m in regex.finditer(self.text):
-            if m.end() == m.start():
-                continue
+        for m in self.matches(regex):
             part = self.part_at(m.start())
             if parts is not None and part not in parts:
                 continue
@@ -354,8 +388,9 @@ class Doc:
                 strong = True
             elif gap <= max_words:
                 weak = True
-        for s, _e in self._within(self.ctx("negation_after"), end, chi):
-            if s >= end:
+        # "fever went away", or a cue that contains the phrase ("fevers gone").
+        for s, e in self._within(self.ctx("negation_after"), start, chi):
+            if s >= end or e > end:
                 strong = True
         if not (strong or weak):
             weak = self._inherits(start, clo, "negation")

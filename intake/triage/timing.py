@@ -195,20 +195,22 @@ def _sentence_has(doc: Doc, key: str, lo: int, hi: int) -> bool:
                for s, e in doc.spans(f"timing:{key}", regex))
 
 
-def _deadline(doc: Doc, refs: list[DateRef], window: int) -> DateRef | None:
+def _deadline(doc: Doc, refs: list[DateRef], window: int,
+              cue_lists: tuple[str, ...]) -> DateRef | None:
     for ref in refs:
         if not 0 <= ref.days <= window:
             continue
         slo, shi = doc.sentence_of(ref.start, ref.end)
-        if _sentence_has(doc, "deadline_cues", slo, shi):
+        if any(_sentence_has(doc, key, slo, shi) for key in cue_lists):
             return ref
     return None
 
 
 def business_days(today: date, days: int) -> int:
     """Business days after ``today`` up to and including ``today + days``."""
-    count = 0
-    for i in range(1, days + 1):
+    weeks, extra = divmod(max(days, 0), 7)
+    count = 5 * weeks
+    for i in range(1, extra + 1):
         if (today + timedelta(days=i)).weekday() < 5:
             count += 1
     return count
@@ -216,7 +218,8 @@ def business_days(today: date, days: int) -> int:
 
 def _appointment_to_move(doc: Doc, refs: list[DateRef], today: date | None,
                          max_business_days: int) -> DateRef | None:
-    if not doc.counted_hits(doc.lex.details["change_existing"], _SENDER_PARTS):
+    if not doc.counted_hits(doc.lex.details["change_existing"], _SENDER_PARTS,
+                            request=True):
         return None
     targets = doc.spans("timing:target", doc.lex.timing_cues["target_slot_cues"])
     for ref in refs:
@@ -254,7 +257,7 @@ def days_of_medicine_left(doc: Doc) -> int | None:
     for m in _LEFT.finditer(doc.text):
         if doc.part_at(m.start()) not in _SENDER_PARTS:
             continue
-        if not doc.context(m.start(), m.end()).counts:
+        if not doc.context(m.start(), m.end()).counts_for_request:
             continue
         phrase = m.group()
         if _NOT_SUPPLY.search(phrase):
@@ -293,7 +296,9 @@ def soon(doc: Doc, record: IntakeRecord, rtype: RequestType,
             return Reason(code="soon", detail=f"appointment to change: {ref.text}")
     if rtype in (RequestType.SCHEDULING, RequestType.RECORDS, RequestType.BILLING,
                  RequestType.INSURANCE, RequestType.REFERRAL, RequestType.PRESCRIPTION):
-        ref = _deadline(doc, refs, deadline_days)
+        cues = ("deadline_cues", "referral_cues") if rtype is RequestType.REFERRAL \
+            else ("deadline_cues",)
+        ref = _deadline(doc, refs, deadline_days, cues)
         if ref is not None:
             return Reason(code="soon", detail=f"deadline: {ref.text}")
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.intake import intake_batch, intake_request
+from flows.intake_flow import intake_batch, intake_request
 from intake.ingest import ingest_lines
 from intake.models import IntakeStatus, Queue, Urgency
 from tests import factories

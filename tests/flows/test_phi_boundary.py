@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.intake import intake_request
+from flows.intake_flow import intake_request
 from intake.ingest import ingest_lines
 from tests import factories
 
