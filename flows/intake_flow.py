@@ -53,16 +53,16 @@ def intake_request(intake_id: str) -> str:
     # First sync: match the patient and put the request in its staff queue.
     synced = sync_crm(intake_id)
 
-    # Identity: an ambiguous patient match waits for staff confirmation.
-    if synced["patient_match"] == "ambiguous":
-        if not _review(intake_id, ReviewKind.IDENTITY, due):
-            return _waiting(intake_id)
-
     # Review: clinical, urgent or unclear requests wait for trained staff
-    # before any patient-facing text is drafted.
+    # before any patient-facing text is drafted (before identity questions).
     record, result = store.record(intake_id), store.triage(intake_id)
     if steps.request_review_reasons(record, result):
         if not _review(intake_id, ReviewKind.REQUEST, due):
+            return _waiting(intake_id)
+
+    # Identity: an ambiguous patient match waits for staff confirmation.
+    if synced["patient_match"] == "ambiguous":
+        if not _review(intake_id, ReviewKind.IDENTITY, due):
             return _waiting(intake_id)
 
     if store.step_outcome(intake_id, "escalated") is None:

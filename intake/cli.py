@@ -103,7 +103,8 @@ def run(
     _run_and_report(result.intake_ids, local=local, wait=wait)
 
 
-def _run_and_report(intake_ids: list[str], local: bool, wait: float) -> None:
+def _run_and_report(intake_ids: list[str], local: bool, wait: float,
+                    deployment: str = DEPLOYMENT) -> None:
     from intake.prefect_env import ensure_server, stand_up
 
     if local:
@@ -113,12 +114,14 @@ def _run_and_report(intake_ids: list[str], local: bool, wait: float) -> None:
         for intake_id in intake_ids:
             intake_request(intake_id, return_state=True)
     else:
-        stand_up()
-        _submit_and_wait(intake_ids, wait)
+        if deployment == DEPLOYMENT:
+            stand_up()
+        _submit_and_wait(intake_ids, wait, deployment)
     _print_table(intake_ids)
 
 
-def _submit_and_wait(intake_ids: list[str], wait: float) -> None:
+def _submit_and_wait(intake_ids: list[str], wait: float,
+                     deployment: str = DEPLOYMENT) -> None:
     from prefect.deployments import run_deployment
 
     runs = {}
@@ -127,7 +130,7 @@ def _submit_and_wait(intake_ids: list[str], wait: float) -> None:
         while True:
             try:
                 runs[intake_id] = run_deployment(
-                    DEPLOYMENT, parameters={"intake_id": intake_id}, timeout=0,
+                    deployment, parameters={"intake_id": intake_id}, timeout=0,
                     tags=["intake"],
                 )
                 break
@@ -198,15 +201,18 @@ def demo(
     _prefect_ready()
     from intake import runtime
     from intake.ingest import ingest_files
-    from intake.prefect_env import stand_up
+    from intake.listener import FAST_DEPLOYMENT
+    from intake.prefect_env import ensure_listener, ensure_server
 
     started = time.monotonic()
-    url = stand_up()
-    typer.echo(f"Prefect server, deployments and worker ready at "
+    url = ensure_server()
+    ensure_listener()
+    typer.echo(f"Prefect server and live listener ready at "
                f"{url.removesuffix('/api')} ({time.monotonic() - started:.0f} s)")
     result = ingest_files(runtime.store(), [inbox])
     typer.echo(f"Sample inbox: {len(result.intake_ids)} requests")
-    _run_and_report(result.intake_ids, local=False, wait=150)
+    _run_and_report(result.intake_ids, local=False, wait=90,
+                    deployment=FAST_DEPLOYMENT)
     waiting = len(runtime.store().open_reviews())
     typer.echo(
         f"\n{waiting} reviews wait for staff: `intake review list`, or open "
@@ -290,7 +296,7 @@ def server_stop() -> None:
     """Stop the local server and the runner that `make demo` started."""
     from intake.prefect_env import stop_background
 
-    for name in ("runner", "worker", "server"):
+    for name in ("listener", "runner", "worker", "server"):
         if stop_background(name):
             typer.echo(f"stopped {name}")
 

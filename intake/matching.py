@@ -14,11 +14,28 @@ the outcome:
 
 Matching itself never writes, so a retried step cannot create a second record.
 Because a request that links reuses the key, the same person seen twice (with a
-nickname, transposed names, another email) keeps one record. What links on its
-own is deliberately narrow: the same normalised name (nicknames and transposed
-names included) with the same date of birth, the same date of birth and phone
-or email with a compatible name, or the same portal account. A shared phone or
-email alone never links: households share them.
+nickname, transposed names, another email) keeps one record.
+
+What links on its own is deliberately narrow, and only when no other candidate
+is still plausible:
+
+1. the same portal account (the practice's patient id);
+2. the same normalised name and the same date of birth, unless every phone and
+   email given on both sides differs. "Same normalised name" ignores case,
+   accents, punctuation, spaces and hyphens, and accepts a nickname from
+   ``config/nicknames.yaml``, first and last name swapped, and one of two
+   surnames left out;
+3. the same given name (or nickname), date of birth and phone or email, with
+   another last name (a married name).
+
+Staff confirm (``ambiguous``): the same name with no date of birth to confirm
+it, with day and month swapped, or with a one-digit slip; the same date of
+birth with a one-letter name typo or a less specific name (no first name, an
+initial, one of two given names: twins can differ in just that); the same name
+and phone with another date of birth (Jr. and Sr.); a name-and-DOB match whose
+contact details all differ; several plausible candidates; and a request that
+does not say who the patient is. Everything else is ``new``: in particular a
+household member who shares a phone or email but not name and date of birth.
 
 ``MatchDecision`` holds no patient data: its evidence names fields and kinds of
 agreement (``{"field": "date_of_birth", "result": "swapped_day_month"}``) and
@@ -51,7 +68,8 @@ if TYPE_CHECKING:
 CANDIDATE_LIMIT = 200
 
 # Evidence keeps every linking or plausible candidate, and the best-ranked
-# others up to this count, so a stored decision stays small.
+# others up to this count, so a stored decision stays small. Strangers (another
+# date of birth, no shared contact) are counted but not listed.
 MAX_EVIDENCE = 20
 
 
@@ -589,10 +607,13 @@ class _Compared:
     fields: tuple[tuple[EvidenceField, Agreement], ...]
 
 
-def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
-    f, la, order, rank = _compare_names(
-        probe, normal_name(candidate.first_name), normal_name(candidate.last_name)
-    )
+def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared | None:
+    """How one candidate compares, or None for a stranger.
+
+    A stranger has another date of birth and shares no phone, email or portal
+    account: whatever the names say, it can be neither linked nor plausible
+    (a common surname brings hundreds), so names are not compared.
+    """
     p = probe.record
     dob = compare_dob(p.date_of_birth, candidate.date_of_birth)
     phone = _compare_equal(p.phone, candidate.phone)
@@ -601,6 +622,11 @@ def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared:
     )
     portal = _compare_equal(p.portal_account, candidate.portal_account)
     contact = Agreement.SAME in (phone, email)
+    if dob == Agreement.DIFFERENT and not contact and portal != Agreement.SAME:
+        return None
+    f, la, order, rank = _compare_names(
+        probe, normal_name(candidate.first_name), normal_name(candidate.last_name)
+    )
     # Two different people with the same name and birthday almost never
     # share a phone or email; a request whose contact details all differ
     # from a name-and-DOB match is checked by staff rather than linked.
@@ -696,11 +722,11 @@ def match_patient(
         last=normal_name(probe.last_name),
     )
     compared = sorted(
-        (_compare(prepared, c) for c in unique.values()),
+        (c for c in (_compare(prepared, c) for c in unique.values()) if c),
         key=lambda c: (_VERDICT_ORDER[c.verdict], -c.score, c.key or ""),
     )
     evidence = _evidence(compared)
-    considered = len(compared)
+    considered = len(unique)
 
     def decide(
         outcome: Literal["link", "new", "ambiguous"],

@@ -247,6 +247,18 @@ def stand_up(port: int = DEFAULT_PORT) -> str:
     return url
 
 
+def ensure_listener(port: int = DEFAULT_PORT, workers: int = 4) -> int:
+    """Start the live lane (``intake listen``) in the background, if not running."""
+    pid = running_pid("listener")
+    if pid is not None:
+        return pid
+    return start_background(
+        "listener",
+        [sys.executable, "-m", "intake.cli", "listen", "--workers", str(workers)],
+        prefect_environment(port),
+    )
+
+
 def ensure_runner(port: int = DEFAULT_PORT) -> int:
     """Start the runner that serves the product's deployments, if not running."""
     pid = running_pid("runner")

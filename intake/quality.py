@@ -61,10 +61,6 @@ INTAKE_FRAME_COLUMNS = (
 )
 
 
-class QualityError(Exception):
-    """The checks could not run; the message carries no field values."""
-
-
 class ExpectationOutcome(BaseModel):
     """One expectation's outcome: counts only, never the failing values."""
 

@@ -60,12 +60,6 @@ def audit_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _aware(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def sample_for_audit(store: Any, crm: Any, day: date, per_queue: int,
                      flow_run_id: str | None = None) -> list[RoutingAuditSample]:
     """This week's sample (drawn once, then reused by reruns and resumes)."""

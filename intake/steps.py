@@ -237,13 +237,18 @@ def resolve_patient(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, A
         from intake.matching import resolve_patient as match
 
         matched = match(crm, record)
+        candidates = sorted({e.patient_key for e in matched.evidence
+                             if getattr(e, "patient_key", None)})
         outcome = {
             "outcome": matched.outcome,
             "patient_key": matched.patient_key,
             "evidence": [e.model_dump(mode="json") for e in matched.evidence],
-            "candidates": sorted({e.patient_key for e in matched.evidence
-                                  if getattr(e, "patient_key", None)}),
+            "candidates": candidates,
         }
+        if matched.outcome == "ambiguous" and not candidates:
+            # Nothing on file to confirm against: staff identify the sender
+            # when they respond; there is no identity question to pause for.
+            outcome["outcome"] = "unidentified"
     if outcome["outcome"] == "new" and not _identifiable(record):
         outcome = {"outcome": "unidentified", "patient_key": None, "evidence": []}
     if outcome["outcome"] == "new":

@@ -51,8 +51,11 @@ def build_doc(record: IntakeRecord) -> Doc:
     """The sender's own words: subject, form reason and message (quoted
     history, signatures, staff and bot lines are not part of it)."""
     return Doc(
-        [("subject", record.subject), ("reason", record.form_reason),
-         ("body", record.request_text)],
+        [
+            ("subject", record.subject),
+            ("reason", record.form_reason),
+            ("body", record.request_text),
+        ],
         lexicon(),
     )
 
@@ -78,13 +81,15 @@ def _triage(record: IntakeRecord) -> TriageResult:
 
     # 2. Request type and patient status.
     manager = routing.manager_topic(doc)
-    decision = classify.request_type(doc, record, screen, clinician,
-                                     routing.legal_claim(doc), manager is not None)
+    decision = classify.request_type(
+        doc, record, screen, clinician, routing.legal_claim(doc), manager is not None
+    )
     rtype = decision.request_type
     reasons.append(Reason(code="request_type", detail=rtype.value))
     reasons.extend(decision.reasons)
-    insurance_update = (rtype is RequestType.INSURANCE
-                        and insurance_document_request(doc))
+    insurance_update = rtype is RequestType.INSURANCE and insurance_document_request(
+        doc
+    )
     status = classify.patient_status(doc, record, rtype, clinician, insurance_update)
     if status.reason is not None:
         reasons.append(status.reason)
@@ -98,12 +103,16 @@ def _triage(record: IntakeRecord) -> TriageResult:
 
     # 4. Missing details follow the final request type.
     missing, missing_reasons = missing_details(
-        record, rtype, patient_status=status.status, doc=doc)
+        record, rtype, patient_status=status.status, doc=doc
+    )
     reasons.extend(missing_reasons)
 
     # 5. Queue and stop_automation.
-    if manager is not None and manager.code == "legal_party" \
-            and rtype is RequestType.RECORDS:
+    if (
+        manager is not None
+        and manager.code == "legal_party"
+        and rtype is RequestType.RECORDS
+    ):
         manager = None  # an attorney asking only for records: the records team
     queue, queue_reason = routing.queue_for(rtype, urgency, manager)
     if queue_reason is not None:
@@ -115,8 +124,9 @@ def _triage(record: IntakeRecord) -> TriageResult:
     if record.capture_problem is not None:
         needs_review = True
         confidence = min(confidence, 0.3)
-        reasons.append(Reason(code="capture_problem",
-                              detail=str(record.capture_problem)))
+        reasons.append(
+            Reason(code="capture_problem", detail=str(record.capture_problem))
+        )
     return TriageResult(
         request_type=rtype,
         urgency=urgency,
@@ -141,25 +151,33 @@ def _fallback(record: IntakeRecord) -> TriageResult:
         stop_automation=True,
         confidence=0.0,
         needs_staff_review=True,
-        reasons=[Reason(code="triage_error",
-                        detail="automatic triage failed; staff to classify")],
+        reasons=[
+            Reason(
+                code="triage_error", detail="automatic triage failed; staff to classify"
+            )
+        ],
         decided_by="rules",
     )
 
 
-def route_queue(record: IntakeRecord, result: TriageResult) -> tuple[Queue, Reason | None]:
+def route_queue(
+    record: IntakeRecord, result: TriageResult
+) -> tuple[Queue, Reason | None]:
     """The queue for ``result``'s labels (used again after staff corrections)."""
     doc = build_doc(record)
     manager = routing.manager_topic(doc)
-    if manager is not None and manager.code == "legal_party" \
-            and result.request_type is RequestType.RECORDS:
+    if (
+        manager is not None
+        and manager.code == "legal_party"
+        and result.request_type is RequestType.RECORDS
+    ):
         manager = None
     return routing.queue_for(result.request_type, result.urgency, manager)
 
 
-def classify_case(raw: dict[str, Any],
-                  capture: Callable[[dict[str, Any]], IntakeRecord] | None = None
-                  ) -> dict[str, Any]:
+def classify_case(
+    raw: dict[str, Any], capture: Callable[[dict[str, Any]], IntakeRecord] | None = None
+) -> dict[str, Any]:
     """Capture and triage one raw request; the contract's prediction line."""
     if capture is None:
         from intake.capture import capture_request

@@ -66,9 +66,14 @@ def _asked(scores: dict[str, int]) -> set[RequestType]:
     return {RequestType(t) for t, s in scores.items() if s >= _ASKED}
 
 
-def request_type(doc: Doc, record: IntakeRecord, screen: SafetyScreen,
-                 clinician_referral: bool, legal_claim: bool,
-                 manager_topic: bool = False) -> TypeDecision:
+def request_type(
+    doc: Doc,
+    record: IntakeRecord,
+    screen: SafetyScreen,
+    clinician_referral: bool,
+    legal_claim: bool,
+    manager_topic: bool = False,
+) -> TypeDecision:
     """The request type, with a confidence and reasons for staff.
 
     ``manager_topic``: the message is a complaint, privacy concern or legal
@@ -101,10 +106,15 @@ def request_type(doc: Doc, record: IntakeRecord, screen: SafetyScreen,
         chosen = _by_priority(specific)
         confidence = 0.9 if len(specific) == 1 else 0.75
         if len(specific) > 1:
-            reasons.append(Reason(
-                code="several_requests",
-                detail=", ".join(t.value for t in REQUEST_TYPE_PRIORITY if t in specific)
-                + f"; priority order picks {chosen.value}"))
+            reasons.append(
+                Reason(
+                    code="several_requests",
+                    detail=", ".join(
+                        t.value for t in REQUEST_TYPE_PRIORITY if t in specific
+                    )
+                    + f"; priority order picks {chosen.value}",
+                )
+            )
         return TypeDecision(chosen, confidence, reasons=reasons, asked=decision_scores)
 
     if RequestType.GENERAL in asked:
@@ -113,24 +123,40 @@ def request_type(doc: Doc, record: IntakeRecord, screen: SafetyScreen,
     meta_asked = _asked(meta) - {RequestType.GENERAL}
     if meta_asked:
         chosen = _by_priority(meta_asked)
-        reasons.append(Reason(code="type_from_subject_or_form",
-                              detail=f"the message itself names no request; {chosen.value}"))
+        reasons.append(
+            Reason(
+                code="type_from_subject_or_form",
+                detail=f"the message itself names no request; {chosen.value}",
+            )
+        )
         return TypeDecision(chosen, 0.6, reasons=reasons, asked=decision_scores)
     if RequestType.GENERAL in _asked(meta):
         return TypeDecision(RequestType.GENERAL, 0.7, asked=decision_scores)
 
-    reasons.append(Reason(code="unclear_request",
-                          detail="no request type recognised; staff to classify"))
-    return TypeDecision(RequestType.GENERAL, 0.35, needs_review=True,
-                        reasons=reasons, asked=decision_scores)
+    reasons.append(
+        Reason(
+            code="unclear_request",
+            detail="no request type recognised; staff to classify",
+        )
+    )
+    return TypeDecision(
+        RequestType.GENERAL,
+        0.35,
+        needs_review=True,
+        reasons=reasons,
+        asked=decision_scores,
+    )
 
 
 # ----------------------------------------------------------------------------
 # Patient status
 
 
-_CAREGIVER_WEIGHTS = (("caregiver_strong", 3), ("caregiver_medium", 2),
-                      ("caregiver_subject", 2))
+_CAREGIVER_WEIGHTS = (
+    ("caregiver_strong", 3),
+    ("caregiver_medium", 2),
+    ("caregiver_subject", 2),
+)
 _ALL_PARTS = ("subject", "reason", "body")
 
 
@@ -145,8 +171,9 @@ def clinician_sender(doc: Doc, record: IntakeRecord) -> bool:
     """A clinician or their office sends or asks about a referral."""
     if record.channel is Channel.REFERRAL or record.referring_provider:
         return True
-    return bool(doc.counted_hits(doc.lex.status["referring_provider"], _ALL_PARTS,
-                                 request=True))
+    return bool(
+        doc.counted_hits(doc.lex.status["referring_provider"], _ALL_PARTS, request=True)
+    )
 
 
 def _caregiver_score(doc: Doc) -> int:
@@ -164,51 +191,89 @@ def _caregiver_score(doc: Doc) -> int:
     return score
 
 
-def patient_status(doc: Doc, record: IntakeRecord, rtype: RequestType,
-                   clinician: bool, insurance_update: bool = False) -> StatusDecision:
+def patient_status(
+    doc: Doc,
+    record: IntakeRecord,
+    rtype: RequestType,
+    clinician: bool,
+    insurance_update: bool = False,
+) -> StatusDecision:
     """The patient status (contract order: caregiver wins over new/existing)."""
     st = doc.lex.status
     if record.channel is Channel.REFERRAL or record.referring_provider:
-        return StatusDecision(PatientStatus.REFERRING_PROVIDER,
-                              Reason(code="patient_status", detail="referral channel"))
+        return StatusDecision(
+            PatientStatus.REFERRING_PROVIDER,
+            Reason(code="patient_status", detail="referral channel"),
+        )
 
     care = _caregiver_score(doc)
     own = 2 * len(doc.counted_hits(st["self_patient"], _ALL_PARTS, request=True))
     strong = bool(doc.counted_hits(st["caregiver_strong"], _ALL_PARTS, request=True))
     if strong or (care >= 2 and care > own):
-        return StatusDecision(PatientStatus.CAREGIVER, Reason(
-            code="patient_status", detail="writes on behalf of the patient"), care)
+        return StatusDecision(
+            PatientStatus.CAREGIVER,
+            Reason(code="patient_status", detail="writes on behalf of the patient"),
+            care,
+        )
 
     if clinician:
-        return StatusDecision(PatientStatus.REFERRING_PROVIDER, Reason(
-            code="patient_status", detail="clinician or their office"), care)
+        return StatusDecision(
+            PatientStatus.REFERRING_PROVIDER,
+            Reason(code="patient_status", detail="clinician or their office"),
+            care,
+        )
     if doc.counted_hits(st["professional"], _ALL_PARTS, request=True):
-        return StatusDecision(PatientStatus.UNKNOWN, Reason(
-            code="patient_status", detail="professional or vendor acting for others"),
-            care)
+        return StatusDecision(
+            PatientStatus.UNKNOWN,
+            Reason(
+                code="patient_status", detail="professional or vendor acting for others"
+            ),
+            care,
+        )
 
     hint = (record.patient_status_hint or "").strip().lower()
     if hint in ("new", "existing"):
-        return StatusDecision(PatientStatus(hint), Reason(
-            code="patient_status", detail="web form patient-status field"), care)
+        return StatusDecision(
+            PatientStatus(hint),
+            Reason(code="patient_status", detail="web form patient-status field"),
+            care,
+        )
     if record.channel is Channel.PORTAL:
-        return StatusDecision(PatientStatus.EXISTING, Reason(
-            code="patient_status", detail="portal account"), care)
+        return StatusDecision(
+            PatientStatus.EXISTING,
+            Reason(code="patient_status", detail="portal account"),
+            care,
+        )
 
     excluded = doc.spans("new_exclusions", st["new_exclusions"])
-    new = [h for h in doc.counted_hits(st["new"], _ALL_PARTS, request=True)
-           if not doc._overlaps(excluded, h.start, h.end)]
+    new = [
+        h
+        for h in doc.counted_hits(st["new"], _ALL_PARTS, request=True)
+        if not doc._overlaps(excluded, h.start, h.end)
+    ]
     if new:
-        return StatusDecision(PatientStatus.NEW, Reason(
-            code="patient_status", detail=f"new to the practice: {new[0].phrase}"), care)
+        return StatusDecision(
+            PatientStatus.NEW,
+            Reason(
+                code="patient_status", detail=f"new to the practice: {new[0].phrase}"
+            ),
+            care,
+        )
     existing = doc.counted_hits(st["existing"], _ALL_PARTS, request=True)
     if existing:
-        return StatusDecision(PatientStatus.EXISTING, Reason(
-            code="patient_status", detail=f"already a patient: {existing[0].phrase}"),
-            care)
+        return StatusDecision(
+            PatientStatus.EXISTING,
+            Reason(
+                code="patient_status", detail=f"already a patient: {existing[0].phrase}"
+            ),
+            care,
+        )
     # A refill, a question about one's own bill, or a change of insurance
     # card only comes from someone the practice already has on file.
     if rtype in (RequestType.PRESCRIPTION, RequestType.BILLING) or insurance_update:
-        return StatusDecision(PatientStatus.EXISTING, Reason(
-            code="patient_status", detail=f"own {rtype.value} request"), care)
+        return StatusDecision(
+            PatientStatus.EXISTING,
+            Reason(code="patient_status", detail=f"own {rtype.value} request"),
+            care,
+        )
     return StatusDecision(PatientStatus.UNKNOWN, None, care)

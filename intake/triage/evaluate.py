@@ -38,8 +38,9 @@ def _share(hit: int, total: int) -> float | None:
     return round(hit / total, 4) if total else None
 
 
-def score(cases: list[dict[str, Any]], predictions: dict[str, dict[str, Any]]
-          ) -> dict[str, Any]:
+def score(
+    cases: list[dict[str, Any]], predictions: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """Score ``predictions`` (by case id) against the cases' ``expected`` labels."""
     right: Counter[str] = Counter()
     type_pairs: Counter[tuple[str, str]] = Counter()
@@ -98,9 +99,11 @@ def score(cases: list[dict[str, Any]], predictions: dict[str, dict[str, Any]]
         "missing_exact": _share(exact, total),
         "under_triaged_ids": under,
         "request_type_confusion": {
-            f"{a}->{b}": n for (a, b), n in sorted(type_pairs.items()) if a != b},
+            f"{a}->{b}": n for (a, b), n in sorted(type_pairs.items()) if a != b
+        },
         "urgency_confusion": {
-            f"{a}->{b}": n for (a, b), n in sorted(urgency_pairs.items()) if a != b},
+            f"{a}->{b}": n for (a, b), n in sorted(urgency_pairs.items()) if a != b
+        },
     }
 
 
@@ -111,18 +114,26 @@ def _fmt(value: float | None) -> str:
 def format_report(result: dict[str, Any]) -> str:
     """A plain-text score table with the request_type and urgency confusions."""
     rows = [("cases", str(result["cases"]))]
-    rows += [(f"{field} accuracy", _fmt(value))
-             for field, value in result["accuracy"].items()]
-    for key in ("urgent_recall", "emergency_recall", "over_triage_rate",
-                "stop_automation_recall", "stop_automation_precision",
-                "missing_f1", "missing_exact"):
+    rows += [
+        (f"{field} accuracy", _fmt(value))
+        for field, value in result["accuracy"].items()
+    ]
+    for key in (
+        "urgent_recall",
+        "emergency_recall",
+        "over_triage_rate",
+        "stop_automation_recall",
+        "stop_automation_precision",
+        "missing_f1",
+        "missing_exact",
+    ):
         rows.append((key.replace("_", " "), _fmt(result[key])))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
-    for title, key in (("request_type confusions (expected->predicted)",
-                        "request_type_confusion"),
-                       ("urgency confusions (expected->predicted)",
-                        "urgency_confusion")):
+    for title, key in (
+        ("request_type confusions (expected->predicted)", "request_type_confusion"),
+        ("urgency confusions (expected->predicted)", "urgency_confusion"),
+    ):
         lines.append("")
         lines.append(title + ":")
         pairs = sorted(result[key].items(), key=lambda kv: (-kv[1], kv[0]))
@@ -147,19 +158,24 @@ def read_cases(path: str | Path) -> list[dict[str, Any]]:
                     case = json.loads(line)
                 except json.JSONDecodeError:
                     raise EvaluationError(f"line {number} is not valid JSON") from None
-                if not isinstance(case, dict) or "id" not in case \
-                        or not isinstance(case.get("expected"), dict):
+                if (
+                    not isinstance(case, dict)
+                    or "id" not in case
+                    or not isinstance(case.get("expected"), dict)
+                ):
                     raise EvaluationError(
-                        f"line {number} needs an 'id' and an 'expected' object")
+                        f"line {number} needs an 'id' and an 'expected' object"
+                    )
                 cases.append(case)
     except OSError as exc:
         raise EvaluationError(f"cannot read {path}: {exc.strerror}") from None
     return cases
 
 
-def predict(cases: Iterable[dict[str, Any]],
-            classify: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-            ) -> dict[str, dict[str, Any]]:
+def predict(
+    cases: Iterable[dict[str, Any]],
+    classify: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Predictions by case id, with the offline triage by default."""
     if classify is None:
         from intake.triage import classify_case
@@ -172,9 +188,9 @@ def predict(cases: Iterable[dict[str, Any]],
     return out
 
 
-def evaluate_file(path: str | Path,
-                  classify: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-                  ) -> tuple[dict[str, Any], str]:
+def evaluate_file(
+    path: str | Path, classify: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> tuple[dict[str, Any], str]:
     """Classify every case in ``path`` and score it: (scores, printable report)."""
     cases = read_cases(path)
     result = score(cases, predict(cases, classify))

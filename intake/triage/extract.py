@@ -20,31 +20,131 @@ from intake.triage.lexicon import Lexicon
 
 # -- number words -------------------------------------------------------------
 
-_UNITS = {"zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4,
-          "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
-_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-          "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-          "nineteen": 19}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50,
-         "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
-             "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
-             "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
-             "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
-             "nineteenth": 19, "twentieth": 20, "thirtieth": 30}
-_ES_NUMBERS = {
-    "uno": 1, "un": 1, "primero": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
-    "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11,
-    "doce": 12, "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16,
-    "diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veinte": 20,
-    "veintiuno": 21, "veintiun": 21, "veintidos": 22, "veintitres": 23,
-    "veinticuatro": 24, "veinticinco": 25, "veintiseis": 26, "veintisiete": 27,
-    "veintiocho": 28, "veintinueve": 29, "treinta": 30, "cuarenta": 40,
-    "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90,
+_UNITS = {
+    "zero": 0,
+    "oh": 0,
+    "o": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
 }
-_FILLERS = frozenset({"uh", "um", "umm", "uhh", "er", "ah", "like", "is", "was",
-                      "it's", "its", "'s", "of", "the", "and", "oh,", "eh", "este",
-                      "es", "el", "the"})
+_TEENS = {
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+}
+_ES_NUMBERS = {
+    "uno": 1,
+    "un": 1,
+    "primero": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+    "diez": 10,
+    "once": 11,
+    "doce": 12,
+    "trece": 13,
+    "catorce": 14,
+    "quince": 15,
+    "dieciseis": 16,
+    "diecisiete": 17,
+    "dieciocho": 18,
+    "diecinueve": 19,
+    "veinte": 20,
+    "veintiuno": 21,
+    "veintiun": 21,
+    "veintidos": 22,
+    "veintitres": 23,
+    "veinticuatro": 24,
+    "veinticinco": 25,
+    "veintiseis": 26,
+    "veintisiete": 27,
+    "veintiocho": 28,
+    "veintinueve": 29,
+    "treinta": 30,
+    "cuarenta": 40,
+    "cincuenta": 50,
+    "sesenta": 60,
+    "setenta": 70,
+    "ochenta": 80,
+    "noventa": 90,
+}
+_FILLERS = frozenset(
+    {
+        "uh",
+        "um",
+        "umm",
+        "uhh",
+        "er",
+        "ah",
+        "like",
+        "is",
+        "was",
+        "it's",
+        "its",
+        "'s",
+        "of",
+        "the",
+        "and",
+        "oh,",
+        "eh",
+        "este",
+        "es",
+        "el",
+    }
+)
 _TOKEN = re.compile(r"\d{1,4}(?:st|nd|rd|th)?|[a-z]+(?:'[a-z]+)?")
 
 
@@ -140,10 +240,12 @@ def _skip_fillers(toks: list[_Tok], i: int) -> int:
 
 
 _NUMERIC_DATE = re.compile(
-    r"(?<![\d/.$-])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?(?![\d/])")
+    r"(?<![\d/.$-])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?(?![\d/])"
+)
 _ISO_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)-(\d{1,2})-(\d{1,2})(?!\d)")
 _EVENT_WORDS = re.compile(
-    r"\b(sent|wrote|date|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
+    r"\b(sent|wrote|date|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -164,18 +266,41 @@ def _valid(year: int | None, month: int, day: int) -> bool:
     return True
 
 
+_MONTHS_CACHE: dict[int, dict[str, int]] = {}
+
+
 def _month_words(lex: Lexicon) -> dict[str, int]:
+    cached = _MONTHS_CACHE.get(id(lex))
+    if cached is None:
+        cached = _MONTHS_CACHE[id(lex)] = _build_month_words(lex)
+    return cached
+
+
+def _build_month_words(lex: Lexicon) -> dict[str, int]:
     months: dict[str, int] = {}
     for num, words in lex.timing["months"].items():
         for w in words:
-            if len(str(w)) > 3 or str(w) in ("may", "jan", "feb", "mar", "apr", "jun",
-                                             "jul", "aug", "sep", "oct", "nov", "dec"):
+            if len(str(w)) > 3 or str(w) in (
+                "may",
+                "jan",
+                "feb",
+                "mar",
+                "apr",
+                "jun",
+                "jul",
+                "aug",
+                "sep",
+                "oct",
+                "nov",
+                "dec",
+            ):
                 months[str(w)] = int(num)
     return months
 
 
-def _dates_at(toks: list[_Tok], i: int, months: dict[str, int]
-              ) -> tuple[int | None, int, int, int] | None:
+def _dates_at(
+    toks: list[_Tok], i: int, months: dict[str, int]
+) -> tuple[int | None, int, int, int] | None:
     """A spoken or written date starting at toks[i]: (year, month, day, next)."""
     i = _skip_fillers(toks, i)
     if i >= len(toks):
@@ -196,26 +321,37 @@ def _dates_at(toks: list[_Tok], i: int, months: dict[str, int]
     if w in _ES_NUMBERS or w.isdigit():
         day_value = _ES_NUMBERS.get(w) if not w.isdigit() else int(w)
         j = i + 1
-        if day_value and j + 1 < len(toks) and toks[j].word == "de" \
-                and toks[j + 1].word in months:
-            month = months[toks[j + 1].word]
+        if (
+            day_value
+            and j + 1 < len(toks)
+            and toks[j].word == "de"
+            and toks[j + 1].word in months
+        ):
+            es_month = months[toks[j + 1].word]
             k = j + 2
             if k < len(toks) and toks[k].word in ("de", "del"):
-                year = _spanish_year(toks, k + 1)
-                if year:
-                    return year[0], month, day_value, year[1]
-            return None, month, day_value, j + 2
+                es_year = _spanish_year(toks, k + 1)
+                if es_year:
+                    return es_year[0], es_month, day_value, es_year[1]
+            return None, es_month, day_value, j + 2
     # "nine nine forty-nine", "four twenty-nine thirty-eight" (M D YY)
-    month = _small_number(toks, i, ordinal_ok=False)
-    if month and 1 <= month[0] <= 12:
-        day = _small_number(toks, month[1], ordinal_ok=True)
+    spoken_month = _small_number(toks, i, ordinal_ok=False)
+    if spoken_month and 1 <= spoken_month[0] <= 12:
+        day = _small_number(toks, spoken_month[1], ordinal_ok=True)
         if day and 1 <= day[0] <= 31:
             yw = toks[day[1]].word if day[1] < len(toks) else ""
-            if yw in _TENS or yw == "nineteen" or (yw == "two" and day[1] + 1 < len(toks)
-                                                  and toks[day[1] + 1].word == "thousand"):
+            if (
+                yw in _TENS
+                or yw == "nineteen"
+                or (
+                    yw == "two"
+                    and day[1] + 1 < len(toks)
+                    and toks[day[1] + 1].word == "thousand"
+                )
+            ):
                 year = _spoken_year(toks, day[1])
                 if year:
-                    return year[0], month[0], day[0], year[1]
+                    return year[0], spoken_month[0], day[0], year[1]
     return None
 
 
@@ -237,15 +373,20 @@ def _spanish_year(toks: list[_Tok], i: int) -> tuple[int, int] | None:
     if j < len(toks) and toks[j].word in _ES_NUMBERS:
         value = _ES_NUMBERS[toks[j].word]
         j += 1
-        if value >= 30 and j + 1 < len(toks) and toks[j].word == "y" \
-                and toks[j + 1].word in _ES_NUMBERS:
+        if (
+            value >= 30
+            and j + 1 < len(toks)
+            and toks[j].word == "y"
+            and toks[j + 1].word in _ES_NUMBERS
+        ):
             value += _ES_NUMBERS[toks[j + 1].word]
             j += 2
     return base + value, j
 
 
-def find_date_of_birth(text: str, lex: Lexicon, received: date | None
-                       ) -> DobFinding | None:
+def find_date_of_birth(
+    text: str, lex: Lexicon, received: date | None
+) -> DobFinding | None:
     """Whether ``text`` (normalised) gives a date of birth, and how."""
     if not text:
         return None
@@ -257,7 +398,7 @@ def find_date_of_birth(text: str, lex: Lexicon, received: date | None
     # 1. A label followed closely by a date, even without a year ("born
     #    October twenty first").
     for end in labels:
-        window = text[end:end + 80]
+        window = text[end : end + 80]
         m = _NUMERIC_DATE.search(window) or _ISO_DATE.search(window)
         if m and m.start() <= 12:
             return DobFinding("labelled")
@@ -276,7 +417,7 @@ def find_date_of_birth(text: str, lex: Lexicon, received: date | None
         return 1900 <= year < this_year
 
     def after_event_word(pos: int) -> bool:
-        before = text[max(0, pos - 28):pos]
+        before = text[max(0, pos - 28) : pos]
         words = before.split()[-3:]
         tail = " ".join(words)
         return bool(event_cues.search(tail) or _EVENT_WORDS.search(tail))
@@ -289,19 +430,32 @@ def find_date_of_birth(text: str, lex: Lexicon, received: date | None
             year += 1900 if year > this_year % 100 else 2000
         a, b = int(m.group(1)), int(m.group(2))
         month, day = (a, b) if a <= 12 else (b, a)
-        if _valid(year, month, day) and plausible(year) and not after_event_word(m.start()):
+        if (
+            _valid(year, month, day)
+            and plausible(year)
+            and not after_event_word(m.start())
+        ):
             return DobFinding("written")
     for m in _ISO_DATE.finditer(text):
         year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if _valid(year, month, day) and plausible(year) and not after_event_word(m.start()):
+        if (
+            _valid(year, month, day)
+            and plausible(year)
+            and not after_event_word(m.start())
+        ):
             return DobFinding("written")
 
     # 3. A spoken or written date with its year ("January eighth, seventy-
     #    nine", "four seventeen seventy-three").
     toks = _tokens(text)
     for i, tok in enumerate(toks):
-        if not (tok.word in months or tok.word in _ES_NUMBERS or tok.word in _UNITS
-                or tok.word in _TEENS or tok.word.isdigit()):
+        if not (
+            tok.word in months
+            or tok.word in _ES_NUMBERS
+            or tok.word in _UNITS
+            or tok.word in _TEENS
+            or tok.word.isdigit()
+        ):
             continue
         found = _dates_at(toks, i, months)
         if not found:
@@ -318,9 +472,20 @@ def find_date_of_birth(text: str, lex: Lexicon, received: date | None
 # -- contact ------------------------------------------------------------------
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2",
-                "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-                "eight": "8", "nine": "9"}
+_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
 _FAX = re.compile(r"\bfax(?: number| no\.?| #)?(?: is)?:?\s*$")
 
 
@@ -332,7 +497,7 @@ def phone_numbers(text: str, exclude: set[str]) -> list[str]:
     """Phone numbers in ``text`` (national digits), not fax lines or ``exclude``."""
     found = []
     for m in phonenumbers.PhoneNumberMatcher(text, "US"):
-        if _FAX.search(text[max(0, m.start - 24):m.start].lower()):
+        if _FAX.search(text[max(0, m.start - 24) : m.start].lower()):
             continue
         national = _national(m.number)
         if national not in exclude:
@@ -362,5 +527,8 @@ def spoken_phone_numbers(text: str) -> list[str]:
 
 
 def emails(text: str, exclude_domains: set[str]) -> list[str]:
-    return [e for e in _EMAIL.findall(text)
-            if e.rsplit("@", 1)[-1].lower() not in exclude_domains]
+    return [
+        e
+        for e in _EMAIL.findall(text)
+        if e.rsplit("@", 1)[-1].lower() not in exclude_domains
+    ]

@@ -90,7 +90,7 @@ def _prefixes(p: str, depth: int = 0) -> set[str] | None:
         end = _group_end(p, 0)
         if end < 0:
             return None
-        p = p[end + 1:]
+        p = p[end + 1 :]
     if not p:
         return None
     if p.startswith("\\d"):
@@ -104,10 +104,10 @@ def _prefixes(p: str, depth: int = 0) -> set[str] | None:
             inner = inner[2:]
         elif inner.startswith("?"):
             return None
-        rest = p[end + 1:]
+        rest = p[end + 1 :]
         optional = rest[:1] in ("?", "*") or rest.startswith(("{0,", "{0}"))
         if optional:
-            rest = rest[1:] if rest[:1] in "?*" else rest[rest.index("}") + 1:]
+            rest = rest[1:] if rest[:1] in "?*" else rest[rest.index("}") + 1 :]
         found: set[str] = set()
         for alt in _split_alternatives(inner):
             sub = _prefixes(alt if alt else rest, depth + 1)
@@ -124,7 +124,7 @@ def _prefixes(p: str, depth: int = 0) -> set[str] | None:
     if not m:
         return None
     run = m.group()
-    following = p[m.end():]
+    following = p[m.end() :]
     if following[:1] in ("?", "*") or following.startswith("{0"):
         run = run[:-2] if run[-2:-1] == "\\" else run[:-1]
     literal = re.sub(r"\\(.)", r"\1", run)
@@ -219,8 +219,9 @@ class Matcher:
         for literal in prefixes:
             INDEX.add(self.id, literal)
 
-    def finditer(self, text: str, candidates: dict[int, list[int]] | None = None
-                 ) -> list[re.Match[str]]:
+    def finditer(
+        self, text: str, candidates: dict[int, list[int]] | None = None
+    ) -> list[re.Match[str]]:
         """Matches left to right, not overlapping (like ``re.finditer``).
 
         ``candidates``: the request's first-word index (``INDEX.candidates``),
@@ -349,7 +350,9 @@ def _load(name: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"configuration file {path} is missing") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(
+            f"configuration file {path} is not valid YAML: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config/{_TRIAGE_DIR}/{name} must hold a mapping")
     return data
@@ -365,9 +368,17 @@ def lexicon() -> Lexicon:
     lex.negation_max_words = int(neg.get("max_words", 6))
     lex.context["negation_before"] = compile_list(neg.get("patterns", []), "context")
     for key in (
-        "pseudo_negation", "negation_after", "historical", "resolved", "present",
-        "hypothetical", "hypothetical_exceptions", "unrelated_person",
-        "figurative", "injection",
+        "negation_clinical",
+        "pseudo_negation",
+        "negation_after",
+        "historical",
+        "resolved",
+        "present",
+        "hypothetical",
+        "hypothetical_exceptions",
+        "unrelated_person",
+        "figurative",
+        "injection",
     ):
         lex.context[key] = compile_list(ctx.get(key, []), "context.yaml")
 
@@ -376,14 +387,25 @@ def lexicon() -> Lexicon:
     lex.safety = compile_groups(_load("safety.yaml")["groups"], "safety.yaml")
 
     sym = _load("symptoms.yaml")
-    for key in ("strong", "weak", "chronic_stable", "acute", "infant_age",
-                "infant_fever", "not_symptom"):
+    for key in (
+        "strong",
+        "weak",
+        "chronic_stable",
+        "acute",
+        "infant_age",
+        "infant_fever",
+        "not_symptom",
+        "appointment_reason_mention",
+    ):
         lex.symptoms[key] = compile_list(sym.get(key, []), "symptoms.yaml")
 
     med = _load("medicines.yaml")
     lex.essential = tuple(
-        Group(name=name, label=f"essential medicine ({name.replace('_', ' ')})",
-              regex=compile_list(items, "medicines.yaml"))
+        Group(
+            name=name,
+            label=f"essential medicine ({name.replace('_', ' ')})",
+            regex=compile_list(items, "medicines.yaml"),
+        )
         for name, items in med.get("essential", {}).items()
     )
     for key in ("out_of_medicine", "medicine_words"):
@@ -405,31 +427,52 @@ def lexicon() -> Lexicon:
     care = status.get("caregiver", {})
     for key in ("strong", "medium", "subject"):
         lex.status[f"caregiver_{key}"] = compile_list(
-            care.get(key, []), "patient_status.yaml", subs)
-    for key in ("caregiver_exclusions", "self_patient", "referring_provider",
-                "professional", "new", "new_exclusions", "existing"):
-        lex.status[key] = compile_list(
-            status.get(key, []), "patient_status.yaml", subs)
+            care.get(key, []), "patient_status.yaml", subs
+        )
+    for key in (
+        "caregiver_exclusions",
+        "self_patient",
+        "referring_provider",
+        "professional",
+        "new",
+        "new_exclusions",
+        "existing",
+    ):
+        lex.status[key] = compile_list(status.get(key, []), "patient_status.yaml", subs)
 
     details = _load("details.yaml")
     lex.details_raw = details
-    for key in ("dob_labels", "event_date_cues", "payers", "self_pay",
-                "insurance_mentions", "location_generic", "provider_preference",
-                "visit_reasons", "change_existing", "insurance_document_request"):
+    for key in (
+        "dob_labels",
+        "event_date_cues",
+        "payers",
+        "self_pay",
+        "insurance_mentions",
+        "location_generic",
+        "provider_preference",
+        "visit_reasons",
+        "change_existing",
+        "insurance_document_request",
+    ):
         lex.details[key] = compile_list(details.get(key, []), "details.yaml")
     # "appointment for <reason>", unless the words after "for" are a time or
     # a person ("for next week", "for my daughter").
     not_reason = "|".join(f"(?:{p})" for p in details.get("not_reason_after_for", []))
     lex.details["reason_after_for"] = compile_list(
-        [r"(appointment|appt|visit|cita|see (dr|dr\.|doctor|the doctor|a doctor|someone"
-         r"|somebody|a nurse|the nurse)( \w+)?|be seen|seen|come in|get in|check)"
-         r" (\w+ ){0,3}?(for|about|regarding|to (discuss|check|talk about|review|get"
-         r"|go over)|para|por) (?!(?:" + (not_reason or "x^") + r")(?![\w]))[a-z]\w*"],
-        "details.yaml")
+        [
+            r"(appointment|appt|visit|cita|see (dr|dr\.|doctor|the doctor|a doctor"
+            r"|someone|somebody|a nurse|the nurse)( \w+)?|be seen|seen|come in|get in"
+            r"|check)"
+            r" (\w+ ){0,3}?(for|about|regarding|to (discuss|check|talk about|review|get"
+            r"|go over)|para|por) (?!(?:" + (not_reason or "x^") + r")(?![\w]))[a-z]\w*"
+        ],
+        "details.yaml",
+    )
     for key in ("insurance_card_files", "ignored_files"):
         # File names: parts of names, not whole words ("card_front.jpg").
         lex.details[key] = compile_list(
-            details.get(key, []), "details.yaml", whole_words=False)
+            details.get(key, []), "details.yaml", whole_words=False
+        )
 
     lex.timing = _load("timing.yaml")
     for key in ("deadline_cues", "referral_cues", "target_slot_cues"):

@@ -40,7 +40,8 @@ def _practice_names() -> tuple[tuple[str, ...], tuple[str, ...], set[str], set[s
         locations.extend(normalize(str(a)) for a in loc.get("aliases", []))
     providers = tuple(
         normalize(str(p.get("name", ""))).split()[-1]
-        for p in data.get("providers", []) if p.get("name")
+        for p in data.get("providers", [])
+        if p.get("name")
     )
     own_phones = set(extract.phone_numbers(str(data.get("phone", "")), set()))
     return tuple(n for n in locations if n), providers, own_phones, set()
@@ -48,8 +49,12 @@ def _practice_names() -> tuple[tuple[str, ...], tuple[str, ...], set[str], set[s
 
 def _all_text(record: IntakeRecord) -> list[str]:
     """Every free text of the request, normalised (quoted history included)."""
-    texts = [record.subject, record.form_reason, record.request_text,
-             record.quoted_text]
+    texts = [
+        record.subject,
+        record.form_reason,
+        record.request_text,
+        record.quoted_text,
+    ]
     return [normalize(t) for t in texts if t]
 
 
@@ -64,8 +69,9 @@ def has_contact(record: IntakeRecord, texts: Iterable[str] | None = None) -> boo
     return False
 
 
-def has_date_of_birth(record: IntakeRecord, lex: Lexicon,
-                      texts: Iterable[str] | None = None) -> bool:
+def has_date_of_birth(
+    record: IntakeRecord, lex: Lexicon, texts: Iterable[str] | None = None
+) -> bool:
     if record.patient.date_of_birth or record.patient.date_of_birth_text:
         return True
     received = record.received_at.date() if record.received_at else None
@@ -86,7 +92,9 @@ def has_insurance(record: IntakeRecord, lex: Lexicon, texts: list[str]) -> bool:
 def has_location(record: IntakeRecord, lex: Lexicon, texts: list[str]) -> bool:
     """A location or provider preference (a practice office, a named office,
     a named provider, or an explicit "any office is fine")."""
-    if (record.preferred_location or "").strip() or (record.preferred_provider or "").strip():
+    if (record.preferred_location or "").strip() or (
+        record.preferred_provider or ""
+    ).strip():
         return True
     locations, providers, _phones, _domains = _practice_names()
     stop = {str(w) for w in lex.details_raw.get("location_name_stopwords", [])}
@@ -111,7 +119,8 @@ def _word_in(word: str, text: str) -> bool:
 # "<name> office/clinic", "clinica de <name>": a named office of the practice.
 _NAMED_OFFICE = re.compile(
     r"(?<![\w])([a-z][a-z'-]+) (?:office|clinic|location|site)(?![\w])"
-    r"|(?:clinica|oficina|consultorio) (?:de |del )?([a-z][a-z'-]+)")
+    r"|(?:clinica|oficina|consultorio) (?:de |del )?([a-z][a-z'-]+)"
+)
 
 
 def is_insurance_card(filename: str, lex: Lexicon) -> bool:
@@ -120,8 +129,11 @@ def is_insurance_card(filename: str, lex: Lexicon) -> bool:
 
 def _documents(record: IntakeRecord, lex: Lexicon) -> list[str]:
     ignored = lex.details["ignored_files"]
-    return [a.filename or a.content_type for a in record.attachments
-            if not ignored.search((a.filename or "").lower())]
+    return [
+        a.filename or a.content_type
+        for a in record.attachments
+        if not ignored.search((a.filename or "").lower())
+    ]
 
 
 def has_referral_documents(record: IntakeRecord, lex: Lexicon) -> bool:
@@ -139,19 +151,27 @@ def insurance_document_request(doc: Doc) -> bool:
 
 def appointment_reason_given(record: IntakeRecord, doc: Doc) -> bool:
     lex = doc.lex
-    generic = {normalize(str(g)) for g in lex.details_raw.get("generic_form_reasons", [])}
+    generic = {
+        normalize(str(g)) for g in lex.details_raw.get("generic_form_reasons", [])
+    }
     reason = normalize(record.form_reason or "")
     if reason and reason not in generic:
         return True
     if doc.counted_hits(lex.details["visit_reasons"], _SENDER_PARTS, request=True):
         return True
-    return bool(doc.counted_hits(lex.details["reason_after_for"], ("body", "subject"),
-                                 request=True))
+    return bool(
+        doc.counted_hits(
+            lex.details["reason_after_for"], ("body", "subject"), request=True
+        )
+    )
 
 
 def changes_existing_appointment(doc: Doc) -> bool:
-    return bool(doc.counted_hits(doc.lex.details["change_existing"], _SENDER_PARTS,
-                                 request=True))
+    return bool(
+        doc.counted_hits(
+            doc.lex.details["change_existing"], _SENDER_PARTS, request=True
+        )
+    )
 
 
 def is_new_patient(doc: Doc, status: PatientStatus) -> bool:
@@ -160,9 +180,12 @@ def is_new_patient(doc: Doc, status: PatientStatus) -> bool:
         return True
     if status is PatientStatus.CAREGIVER:
         excluded = doc.spans("new_exclusions", doc.lex.status["new_exclusions"])
-        return any(not doc._overlaps(excluded, h.start, h.end)
-                   for h in doc.counted_hits(doc.lex.status["new"], _SENDER_PARTS,
-                                             request=True))
+        return any(
+            not doc._overlaps(excluded, h.start, h.end)
+            for h in doc.counted_hits(
+                doc.lex.status["new"], _SENDER_PARTS, request=True
+            )
+        )
     return False
 
 
@@ -196,14 +219,19 @@ def missing_details(
         from intake.triage import classify as _classify
 
         patient_status = _classify.patient_status(
-            doc, record, request_type, _classify.clinician_sender(doc, record)).status
+            doc, record, request_type, _classify.clinician_sender(doc, record)
+        ).status
     rules = routing().get("missing_rules", {})
     texts = _all_text(record)
     # A preference is the sender's own: staff and bot lines do not state it.
-    sender_texts = [normalize(t) for t in (record.subject, record.form_reason,
-                                           record.request_text) if t]
-    new_patient_scheduling = (request_type is RequestType.SCHEDULING
-                              and is_new_patient(doc, patient_status))
+    sender_texts = [
+        normalize(t)
+        for t in (record.subject, record.form_reason, record.request_text)
+        if t
+    ]
+    new_patient_scheduling = request_type is RequestType.SCHEDULING and is_new_patient(
+        doc, patient_status
+    )
     missing: list[MissingDetail] = []
     reasons: list[Reason] = []
 
@@ -211,38 +239,57 @@ def missing_details(
         missing.append(detail)
         reasons.append(Reason(code="missing", detail=f"{detail.value}: {why}"))
 
-    if _needed(rules.get("contact", {"types": "all"}), request_type) \
-            and not has_contact(record, texts):
+    if _needed(
+        rules.get("contact", {"types": "all"}), request_type
+    ) and not has_contact(record, texts):
         lacks(MissingDetail.CONTACT, "no phone number, email or portal account")
 
-    dob_rule = rules.get("date_of_birth", {"types": "all_except", "except": ["general"]})
+    dob_rule = rules.get(
+        "date_of_birth", {"types": "all_except", "except": ["general"]}
+    )
     exempt = {Channel(c) for c in dob_rule.get("channels_exempt", ["portal"])}
-    if _needed(dob_rule, request_type) and record.channel not in exempt \
-            and not has_date_of_birth(record, lex, texts):
+    if (
+        _needed(dob_rule, request_type)
+        and record.channel not in exempt
+        and not has_date_of_birth(record, lex, texts)
+    ):
         lacks(MissingDetail.DATE_OF_BIRTH, "no date of birth")
 
     ins_rule = rules.get("insurance", {})
     if (ins_rule.get("new_patient_scheduling") and new_patient_scheduling) or (
-            _needed(ins_rule, request_type)):
+        _needed(ins_rule, request_type)
+    ):
         if not has_insurance(record, lex, texts):
             lacks(MissingDetail.INSURANCE, "no insurance or payment note")
-    elif ins_rule.get("insurance_document_requests") and \
-            request_type is RequestType.INSURANCE and insurance_document_request(doc) \
-            and not _documents(record, lex):
+    elif (
+        ins_rule.get("insurance_document_requests")
+        and request_type is RequestType.INSURANCE
+        and insurance_document_request(doc)
+        and not _documents(record, lex)
+    ):
         lacks(MissingDetail.INSURANCE, "insurance card or document not attached")
 
     reason_rule = rules.get("appointment_reason", {})
-    if _needed(reason_rule, request_type) and not (
-            reason_rule.get("unless_changing_existing") and changes_existing_appointment(doc)
-    ) and not appointment_reason_given(record, doc):
+    if (
+        _needed(reason_rule, request_type)
+        and not (
+            reason_rule.get("unless_changing_existing")
+            and changes_existing_appointment(doc)
+        )
+        and not appointment_reason_given(record, doc)
+    ):
         lacks(MissingDetail.APPOINTMENT_REASON, "visit reason not stated")
 
-    if rules.get("preferred_location", {}).get("new_patient_scheduling") \
-            and new_patient_scheduling and not has_location(record, lex, sender_texts):
+    if (
+        rules.get("preferred_location", {}).get("new_patient_scheduling")
+        and new_patient_scheduling
+        and not has_location(record, lex, sender_texts)
+    ):
         lacks(MissingDetail.PREFERRED_LOCATION, "no location or provider preference")
 
-    if _needed(rules.get("referral_documents", {}), request_type) \
-            and not has_referral_documents(record, lex):
+    if _needed(
+        rules.get("referral_documents", {}), request_type
+    ) and not has_referral_documents(record, lex):
         lacks(MissingDetail.REFERRAL_DOCUMENTS, "no referral document attached")
 
     return missing, reasons

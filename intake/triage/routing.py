@@ -20,8 +20,9 @@ _SENDER_PARTS = ("subject", "reason", "body")
 
 def legal_claim(doc: Doc) -> bool:
     """A legal claim (notice of claim, liability, preserve evidence, lawsuit)."""
-    return bool(doc.counted_hits(doc.lex.manager["legal_claim"], _SENDER_PARTS,
-                                 request=True))
+    return bool(
+        doc.counted_hits(doc.lex.manager["legal_claim"], _SENDER_PARTS, request=True)
+    )
 
 
 def manager_topic(doc: Doc) -> Reason | None:
@@ -32,25 +33,29 @@ def manager_topic(doc: Doc) -> Reason | None:
     the caller sends it to the records team instead).
     """
     lex = doc.lex.manager
-    for key, label in (("complaint", "complaint about staff or care"),
-                       ("privacy", "privacy concern"),
-                       ("legal_claim", "legal matter"),
-                       ("legal_party", "attorney or legal matter")):
+    for key, label in (
+        ("complaint", "complaint about staff or care"),
+        ("privacy", "privacy concern"),
+        ("legal_claim", "legal matter"),
+        ("legal_party", "attorney or legal matter"),
+    ):
         hits = doc.counted_hits(lex[key], _SENDER_PARTS, request=True)
         if hits:
             return Reason(code=key, detail=f"{label}: {hits[0].phrase}")
     return None
 
 
-def _override_matches(when: dict[str, Any], urgency: Urgency,
-                      manager: Reason | None) -> bool:
+def _override_matches(
+    when: dict[str, Any], urgency: Urgency, manager: Reason | None
+) -> bool:
     if "urgency" in when and urgency.value in when["urgency"]:
         return True
     return bool(when.get("manager_topic")) and manager is not None
 
 
-def queue_for(request_type: RequestType, urgency: Urgency,
-              manager: Reason | None) -> tuple[Queue, Reason | None]:
+def queue_for(
+    request_type: RequestType, urgency: Urgency, manager: Reason | None
+) -> tuple[Queue, Reason | None]:
     """The queue: overrides in order, else the request type's queue."""
     rules = routing()
     for override in rules.get("overrides", []):
@@ -63,8 +68,9 @@ def queue_for(request_type: RequestType, urgency: Urgency,
     return Queue(rules["queues_by_type"][request_type.value]), None
 
 
-def stop_automation(request_type: RequestType, urgency: Urgency,
-                    safety_language: bool) -> bool:
+def stop_automation(
+    request_type: RequestType, urgency: Urgency, safety_language: bool
+) -> bool:
     """Trained staff take over: urgent/emergency, symptom or prescription
     requests, or any safety language (even negated or in the past)."""
     rules = routing()

@@ -71,8 +71,9 @@ def _detail(label: str, hit: Hit) -> str:
     return f"{label}: {hit.phrase}"
 
 
-def _scan_groups(doc: Doc, groups: tuple[Group, ...], kind: str,
-                 screen: SafetyScreen) -> list[tuple[Group, Hit, bool]]:
+def _scan_groups(
+    doc: Doc, groups: tuple[Group, ...], kind: str, screen: SafetyScreen
+) -> list[tuple[Group, Hit, bool]]:
     """Judge every match of ``groups``; returns (group, hit, counts)."""
     judged = []
     for group in groups:
@@ -84,18 +85,39 @@ def _scan_groups(doc: Doc, groups: tuple[Group, ...], kind: str,
                 continue
             counts = ctx.counts
             screen.findings.append(
-                Finding(kind, group.name, group.label, hit.phrase, ctx.describe()))
+                Finding(kind, group.name, group.label, hit.phrase, ctx.describe())
+            )
             judged.append((group, hit, counts))
             if kind == "emergency" and not counts and ctx.weakly_suppressed:
                 # "not having trouble breathing or any chest pain": the
                 # negation is far away, so a nurse should still look.
                 screen.doubt = True
-                screen.raise_to(Urgency.URGENT_REVIEW, Reason(
-                    code="possible_emergency_language",
-                    detail=_detail(group.label, hit)))
+                screen.raise_to(
+                    Urgency.URGENT_REVIEW,
+                    Reason(
+                        code="possible_emergency_language",
+                        detail=_detail(group.label, hit),
+                    ),
+                )
             if group.name in _SAFETY_GROUPS and not ctx.unrelated:
                 screen.safety_language = True
     return judged
+
+
+def _passing_appointment_reason(doc: Doc, hit: Hit) -> bool:
+    """A symptom named as the reason of an appointment being changed."""
+    if not doc.counted_hits(
+        doc.lex.details["change_existing"], _SENDER_PARTS, request=True
+    ):
+        return False
+    slo, _shi = doc.sentence_of(hit.start, hit.end)
+    mentions = doc.spans(
+        "appointment_reason_mention", doc.lex.symptoms["appointment_reason_mention"]
+    )
+    return any(
+        slo <= s and e <= hit.start and doc._words_between(e, hit.start) <= 4
+        for s, e in mentions
+    )
 
 
 def _symptom_score(doc: Doc, screen: SafetyScreen) -> int:
@@ -106,11 +128,14 @@ def _symptom_score(doc: Doc, screen: SafetyScreen) -> int:
         for hit in doc.find(lex[key], _SENDER_PARTS):
             if doc._overlaps(masked, hit.start, hit.end):
                 continue
+            if _passing_appointment_reason(doc, hit):
+                continue
             ctx = doc.context(hit.start, hit.end)
             if not ctx.counts:
                 continue
             screen.findings.append(
-                Finding("symptom", key, "symptom", hit.phrase, ctx.describe()))
+                Finding("symptom", key, "symptom", hit.phrase, ctx.describe())
+            )
             score += weight
     return score
 
@@ -133,7 +158,8 @@ def _out_of_medicine(doc: Doc, screen: SafetyScreen) -> None:
     lex = doc.lex
     medicine = lex.medicines["medicine_words"]
     essential_hits = [
-        (g, h) for g in lex.essential
+        (g, h)
+        for g in lex.essential
         for h in doc.find(g.regex, _SENDER_PARTS)
         if not doc.context(h.start, h.end).hypothetical
     ]
@@ -144,16 +170,21 @@ def _out_of_medicine(doc: Doc, screen: SafetyScreen) -> None:
         slo, shi = doc.sentence_of(hit.start, hit.end)
         sentence = doc.text[slo:shi]
         names_medicine = medicine.search(sentence) or any(
-            slo <= h.start < shi for _g, h in essential_hits)
+            slo <= h.start < shi for _g, h in essential_hits
+        )
         if not names_medicine:
             continue
         screen.out_of_medicine = True
         if essential_hits:
             group, med = essential_hits[0]
             screen.out_of_essential = True
-            screen.raise_to(Urgency.URGENT_REVIEW, Reason(
-                code="out_of_essential_medicine",
-                detail=f"{group.label}: {med.phrase}"))
+            screen.raise_to(
+                Urgency.URGENT_REVIEW,
+                Reason(
+                    code="out_of_essential_medicine",
+                    detail=f"{group.label}: {med.phrase}",
+                ),
+            )
             return
 
 
@@ -169,20 +200,27 @@ def screen(doc: Doc, clinician_sender: bool = False) -> SafetyScreen:
 
     if doc.injection_spans:
         result.instruction_text = True
-        result.reasons.append(Reason(
-            code="instruction_text",
-            detail="text addressed to an automated system was ignored"))
+        result.reasons.append(
+            Reason(
+                code="instruction_text",
+                detail="text addressed to an automated system was ignored",
+            )
+        )
 
     emergency = _scan_groups(doc, lex.emergency, "emergency", result)
     urgent = _scan_groups(doc, lex.urgent, "urgent", result)
     for group, hit, counts in emergency:
         if counts:
-            result.raise_to(Urgency.EMERGENCY, Reason(
-                code="emergency_language", detail=_detail(group.label, hit)))
+            result.raise_to(
+                Urgency.EMERGENCY,
+                Reason(code="emergency_language", detail=_detail(group.label, hit)),
+            )
     for group, hit, counts in urgent:
         if counts:
-            result.raise_to(Urgency.URGENT_REVIEW, Reason(
-                code="urgent_language", detail=_detail(group.label, hit)))
+            result.raise_to(
+                Urgency.URGENT_REVIEW,
+                Reason(code="urgent_language", detail=_detail(group.label, hit)),
+            )
 
     for group in lex.safety:
         for hit in doc.find(group.regex, _SENDER_PARTS):
@@ -191,16 +229,26 @@ def screen(doc: Doc, clinician_sender: bool = False) -> SafetyScreen:
                 continue
             result.safety_language = True
             result.findings.append(
-                Finding("safety", group.name, group.label, hit.phrase, ctx.describe()))
+                Finding("safety", group.name, group.label, hit.phrase, ctx.describe())
+            )
     if result.safety_language:
-        labels = sorted({f.label for f in result.findings
-                         if f.kind == "safety" or f.group in _SAFETY_GROUPS})
+        labels = sorted(
+            {
+                f.label
+                for f in result.findings
+                if f.kind == "safety" or f.group in _SAFETY_GROUPS
+            }
+        )
         result.reasons.append(Reason(code="safety_language", detail=", ".join(labels)))
 
     fever = _infant_fever(doc)
     if fever is not None:
-        result.raise_to(Urgency.URGENT_REVIEW, Reason(
-            code="urgent_language", detail=f"fever in an infant: {fever.phrase}"))
+        result.raise_to(
+            Urgency.URGENT_REVIEW,
+            Reason(
+                code="urgent_language", detail=f"fever in an infant: {fever.phrase}"
+            ),
+        )
 
     _out_of_medicine(doc, result)
 
@@ -213,13 +261,17 @@ def screen(doc: Doc, clinician_sender: bool = False) -> SafetyScreen:
     result.symptom_score = score
     acute = bool(doc.counted_hits(lex.symptoms["acute"], _SENDER_PARTS))
     chronic = bool(doc.find(lex.symptoms["chronic_stable"], _SENDER_PARTS))
-    result.chronic_stable = (chronic and not acute
-                             and result.urgency.rank < Urgency.URGENT_REVIEW.rank)
+    result.chronic_stable = (
+        chronic and not acute and result.urgency.rank < Urgency.URGENT_REVIEW.rank
+    )
     if result.symptom_reported and not clinician_sender:
         if result.chronic_stable:
-            result.reasons.append(Reason(
-                code="symptom_reported", detail="long-standing and unchanged"))
+            result.reasons.append(
+                Reason(code="symptom_reported", detail="long-standing and unchanged")
+            )
         else:
-            result.raise_to(Urgency.URGENT_REVIEW, Reason(
-                code="symptom_reported", detail="new or current symptom"))
+            result.raise_to(
+                Urgency.URGENT_REVIEW,
+                Reason(code="symptom_reported", detail="new or current symptom"),
+            )
     return result

@@ -26,37 +26,165 @@ _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]{0,400}>", re.S | re.I)
 # An HTML comment is hidden from readers but kept for the injection check.
 _COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d)\b[^>]*>", re.I)
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'",
-                         "`": "'", "\u201c": '"', "\u201d": '"', "\u2013": " - ",
-                         "\u2014": " - ", "\u00a0": " ", "\u200b": "",
-                         "\u00bf": "; ", "\u00a1": "; "})
+_QUOTES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": " - ",
+        "\u2014": " - ",
+        "\u00a0": " ",
+        "\u200b": "",
+        "\u00bf": "; ",
+        "\u00a1": "; ",
+    }
+)
 _CONTRACTION = re.compile(
     r"\b(can|don|won|isn|doesn|didn|haven|hasn|wasn|aren|couldn|wouldn|shouldn|"
     r"weren|hadn|ain)t\b"
 )
 _SHORT_FORMS = {
-    "im": "i'm", "ive": "i've", "youre": "you're", "hes": "he's", "shes": "she's",
-    "thats": "that's", "theyre": "they're", "whats": "what's", "cannot": "can't",
-    "wouldnt": "wouldn't", "didnt": "didn't", "theres": "there's", "id": "i'd",
-    "youll": "you'll", "itll": "it'll",
+    "im": "i'm",
+    "ive": "i've",
+    "youre": "you're",
+    "hes": "he's",
+    "shes": "she's",
+    "thats": "that's",
+    "theyre": "they're",
+    "whats": "what's",
+    "cannot": "can't",
+    "wouldnt": "wouldn't",
+    "didnt": "didn't",
+    "theres": "there's",
+    "id": "i'd",
+    "youll": "you'll",
+    "itll": "it'll",
+    "cnt": "can't",
+    "cant": "can't",
+    # texting shorthand
+    "u": "you",
+    "ur": "your",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "bc": "because",
+    "b/c": "because",
+    "cuz": "because",
+    "rly": "really",
+    "ppl": "people",
+    "abt": "about",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "2day": "today",
+    "2morrow": "tomorrow",
+    "asap": "as soon as possible",
 }
 _SHORT_RE = re.compile(r"\b(" + "|".join(_SHORT_FORMS) + r")\b")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SOFT_WRAP_MIN = 60  # a line this long without end punctuation was wrapped
 # A line ending with one of these words goes on in the next line.
-_CONTINUES = frozenset({
-    "a", "an", "the", "by", "to", "of", "and", "or", "with", "my", "your", "his",
-    "her", "our", "their", "for", "on", "at", "in", "from", "is", "are", "was",
-    "were", "i", "we", "that", "this", "before", "after", "than", "until", "since",
-    "dr.", "dr", "de", "la", "el", "y", "mi", "con", "para", "por", "en", "que",
-})
+_CONTINUES = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "by",
+        "to",
+        "of",
+        "and",
+        "or",
+        "with",
+        "my",
+        "your",
+        "his",
+        "her",
+        "our",
+        "their",
+        "for",
+        "on",
+        "at",
+        "in",
+        "from",
+        "is",
+        "are",
+        "was",
+        "were",
+        "i",
+        "we",
+        "that",
+        "this",
+        "before",
+        "after",
+        "than",
+        "until",
+        "since",
+        "dr.",
+        "dr",
+        "de",
+        "la",
+        "el",
+        "y",
+        "mi",
+        "con",
+        "para",
+        "por",
+        "en",
+        "que",
+    }
+)
 
-_ABBREVIATIONS = frozenset({
-    "dr", "dra", "mr", "mrs", "ms", "st", "jr", "sr", "vs", "no", "np", "sra",
-    "lic", "esq", "ave", "inc", "co", "corp", "ltd", "mt", "ft", "apt", "ste",
-    "approx", "dept", "ext", "tel", "prof", "sgt", "rev", "e.g", "i.e", "u.s",
-    "etc", "wk", "wks", "yr", "yrs", "mos", "pt", "hx", "dx", "rx", "tx",
-})
+_ABBREVIATIONS = frozenset(
+    {
+        "dr",
+        "dra",
+        "mr",
+        "mrs",
+        "ms",
+        "st",
+        "jr",
+        "sr",
+        "vs",
+        "no",
+        "np",
+        "sra",
+        "lic",
+        "esq",
+        "ave",
+        "inc",
+        "co",
+        "corp",
+        "ltd",
+        "mt",
+        "ft",
+        "apt",
+        "ste",
+        "approx",
+        "dept",
+        "ext",
+        "tel",
+        "prof",
+        "sgt",
+        "rev",
+        "e.g",
+        "i.e",
+        "u.s",
+        "etc",
+        "wk",
+        "wks",
+        "yr",
+        "yrs",
+        "mos",
+        "pt",
+        "hx",
+        "dx",
+        "rx",
+        "tx",
+    }
+)
 _SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
 _CLAUSE_PUNCT = re.compile(r"(?<!\d),|,(?!\d)|[()\[\]\"]| - | -- |\.\.\.")
 _CLAUSE_WORDS = re.compile(
@@ -67,6 +195,11 @@ _CLAUSE_WORDS = re.compile(
     r"y(?= (?:ahora|tengo|tiene|me|le|hoy|ya|no|mi|su)\b))(?![\w'])"
 )
 _WORD = re.compile(r"[\w']+")
+_ANSWERED_NO = re.compile(r"\s*[?:-]+\s*(no|none|nope|negative|denies|denied|nada)\b")
+_OWN_SUBJECT = re.compile(
+    r"(i|i'm|i've|i'd|he|he's|she|she's|it|it's|my|his|her|we|we're|they|they're|"
+    r"you|now|today|tengo|tiene|estoy|esta|mi)\b"
+)
 
 
 def strip_html(text: str) -> str:
@@ -101,9 +234,16 @@ def _join_lines(text: str) -> str:
         if out and out[-1] != "\n":
             prev = out[-1]
             last_word = prev.rsplit(" ", 1)[-1].lower()
-            soft = (len(prev) >= _SOFT_WRAP_MIN and prev[-1] not in ".!?:;"
-                    and (line[0].islower() or line[0].isdigit() or line[0] in "($"
-                         or last_word in _CONTINUES))
+            soft = (
+                len(prev) >= _SOFT_WRAP_MIN
+                and prev[-1] not in ".!?:;"
+                and (
+                    line[0].islower()
+                    or line[0].isdigit()
+                    or line[0] in "($"
+                    or last_word in _CONTINUES
+                )
+            )
             out.append(" " if soft else "\n")
         out.append(line)
     return "".join(out).strip()
@@ -114,13 +254,13 @@ _FILLER = re.compile(r",? ?(?<![\w'])(?:u+m+|u+h+|e+rm|hm+|a+h|e+h)(?![\w'])[,.]
 
 # "F M L A", "P. P. O.", "H.M.O." -> "fmla", "ppo", "hmo"
 _SPELLED = re.compile(
-    r"(?<![\w.])((?:[a-z]\.){2,}|(?:[a-z]\. )+[a-z]\.|(?:[a-z] ){2,}[a-z](?![\w]))")
+    r"(?<![\w.])((?:[a-z]\.){2,}|(?:[a-z]\. )+[a-z]\.|(?:[a-z] ){2,}[a-z](?![\w]))"
+)
 
 
 def _join_spelled(match: re.Match[str]) -> str:
     letters = re.sub(r"[. ]", "", match.group(1))
     return letters if len(letters) >= 3 else match.group(0)
-
 
 
 @lru_cache(maxsize=4096)
@@ -144,6 +284,7 @@ class Context:
 
     negated: bool = False
     negated_weakly: bool = False  # far from its negation, or inherited from a list
+    negated_clinically: bool = False  # only by "denies", "negative for"
     historical: bool = False  # past or resolved, said in the same clause
     historical_weakly: bool = False  # only the sentence or its neighbour says so
     hypothetical: bool = False
@@ -154,16 +295,23 @@ class Context:
     @property
     def counts(self) -> bool:
         """True when the phrase describes something happening now to the subject."""
-        return not (self.negated or self.negated_weakly or self.historical
-                    or self.historical_weakly or self.hypothetical or self.unrelated
-                    or self.figurative)
+        return not (
+            self.negated
+            or self.negated_weakly
+            or self.historical
+            or self.historical_weakly
+            or self.hypothetical
+            or self.unrelated
+            or self.figurative
+        )
 
     @property
     def counts_for_request(self) -> bool:
         """True when a request cue is really asked for (not negated, not
         hypothetical, not figurative). Time does not matter here: asking
         for last year's records is still asking."""
-        return not (self.negated or self.hypothetical or self.figurative)
+        negated = self.negated and not self.negated_clinically
+        return not (negated or self.hypothetical or self.figurative)
 
     @property
     def weakly_suppressed(self) -> bool:
@@ -175,8 +323,15 @@ class Context:
         return self.negated_weakly or self.historical_weakly
 
     def describe(self) -> str:
-        for flag in ("figurative", "unrelated", "hypothetical", "negated",
-                     "historical", "negated_weakly", "historical_weakly"):
+        for flag in (
+            "figurative",
+            "unrelated",
+            "hypothetical",
+            "negated",
+            "historical",
+            "negated_weakly",
+            "historical_weakly",
+        ):
             if getattr(self, flag):
                 return flag.replace("_weakly", " (weak)")
         return "current"
@@ -228,7 +383,7 @@ class Doc:
         for m in _SENTENCE_END.finditer(text):
             if m.group() == ".":
                 # Not after an abbreviation ("Dr.") or an initial ("P. O.").
-                word = re.search(r"([\w.]+)$", text[max(0, m.start() - 24): m.start()])
+                word = re.search(r"([\w.]+)$", text[max(0, m.start() - 24) : m.start()])
                 token = word.group(1).lower() if word else ""
                 if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
                     continue
@@ -259,7 +414,11 @@ class Doc:
 
     def sentences(self) -> list[tuple[int, int]]:
         b = self._sentences
-        return [(b[i], b[i + 1]) for i in range(len(b) - 1) if self.text[b[i]:b[i + 1]].strip()]
+        return [
+            (b[i], b[i + 1])
+            for i in range(len(b) - 1)
+            if self.text[b[i] : b[i + 1]].strip()
+        ]
 
     def part_at(self, pos: int) -> str:
         for name, lo, hi in self.parts:
@@ -302,8 +461,13 @@ class Doc:
     def ctx(self, key: str) -> list[tuple[int, int]]:
         return self.spans(key, self.lex.context[key])
 
-    def find(self, regex: Pattern, parts: Sequence[str] | None = None,
-             group: str = "", label: str = "") -> list[Hit]:
+    def find(
+        self,
+        regex: Pattern,
+        parts: Sequence[str] | None = None,
+        group: str = "",
+        label: str = "",
+    ) -> list[Hit]:
         hits = []
         for m in self.matches(regex):
             part = self.part_at(m.start())
@@ -312,8 +476,9 @@ class Doc:
             hits.append(Hit(m.start(), m.end(), m.group(), part, group, label))
         return hits
 
-    def counted_hits(self, regex: Pattern, parts: Sequence[str] | None = None,
-                     request: bool = False) -> list[Hit]:
+    def counted_hits(
+        self, regex: Pattern, parts: Sequence[str] | None = None, request: bool = False
+    ) -> list[Hit]:
         """Matches that count, outside text addressed to the system.
 
         By default: not negated, past, hypothetical or figurative. With
@@ -329,7 +494,9 @@ class Doc:
         return out
 
     @staticmethod
-    def _within(spans: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    def _within(
+        spans: list[tuple[int, int]], lo: int, hi: int
+    ) -> list[tuple[int, int]]:
         """Spans that start inside [lo, hi)."""
         i = bisect_left(spans, (lo, -1))
         j = bisect_left(spans, (hi, -1))
@@ -363,8 +530,9 @@ class Doc:
             _lo, hi = self.clause_of(s)
             _slo, shi = self.sentence_of(s)
             # A "SYSTEM:" label governs the rest of its sentence.
-            spans.append((s, max(hi, shi) if self.text[s:_e].rstrip().endswith(":")
-                          else hi))
+            spans.append(
+                (s, max(hi, shi) if self.text[s:_e].rstrip().endswith(":") else hi)
+            )
         return sorted(spans)
 
     def injected(self, start: int, end: int) -> bool:
@@ -375,42 +543,65 @@ class Doc:
 
     # -- context ----------------------------------------------------------------
 
-    def _negators_before(self, lo: int, start: int) -> list[tuple[int, int]]:
-        return [(s, e) for s, e in self._within(self.ctx("negation_before"), lo, start)
-                if e <= start and not self._overlaps(self._pseudo, s, e)]
+    def _negators_before(
+        self, lo: int, start: int, key: str = "negation_before"
+    ) -> list[tuple[int, int]]:
+        return [
+            (s, e)
+            for s, e in self._within(self.ctx(key), lo, start)
+            if e <= start and not self._overlaps(self._pseudo, s, e)
+        ]
 
-    def _negation(self, start: int, end: int, clo: int, chi: int) -> tuple[bool, bool]:
+    def _negation(
+        self, start: int, end: int, clo: int, chi: int
+    ) -> tuple[bool, bool, bool]:
+        """(strong, weak, clinical_only) negation of the phrase at start:end."""
         max_words = self.lex.negation_max_words
-        strong = weak = False
-        for _s, e in self._negators_before(clo, start):
-            gap = self._words_between(e, start)
-            if gap <= 3:
-                strong = True
-            elif gap <= max_words:
-                weak = True
+        strong = weak = clinical = False
+        for key in ("negation_before", "negation_clinical"):
+            for _s, e in self._negators_before(clo, start, key):
+                gap = self._words_between(e, start)
+                if gap <= 3:
+                    if key == "negation_clinical" and not strong:
+                        clinical = True
+                    elif key == "negation_before":
+                        strong, clinical = True, False
+                elif gap <= max_words:
+                    weak = True
+        strong = strong or clinical
         # "fever went away", or a cue that contains the phrase ("fevers gone").
         for s, e in self._within(self.ctx("negation_after"), start, chi):
             if s >= end or e > end:
                 strong = True
+        # "Chest pain? No." / "Fever: none"
+        if _ANSWERED_NO.match(self.text, end):
+            strong = True
         if not (strong or weak):
             weak = self._inherits(start, clo, "negation")
-        return strong, weak
+        return strong, weak, clinical
 
     def _inherits(self, start: int, clo: int, kind: str) -> bool:
         """A short list item after a negated/hypothetical clause shares it."""
         slo, _shi = self.sentence_of(start)
         if clo <= slo:
             return False
-        clause = self.text[clo:self.clause_of(start)[1]].strip()
-        short = len(_WORD.findall(clause)) <= 3 or re.match(
-            r"(or|nor|no|ni|o|and no|or any|or a)\b", clause) is not None
+        clause = self.text[clo : self.clause_of(start)[1]].strip()
+        if _OWN_SUBJECT.match(clause):
+            return False  # "..., i have strep": a new statement, not a list item
+        short = (
+            len(_WORD.findall(clause)) <= 3
+            or re.match(r"(or|nor|no|ni|o|and no|or any|or a)\b", clause) is not None
+        )
         if not short:
             return False
         plo, _ = self.clause_of(max(clo - 2, slo))
         if plo < slo:
             return False
         if kind == "negation":
-            return bool(self._negators_before(plo, clo))
+            return bool(
+                self._negators_before(plo, clo)
+                or self._negators_before(plo, clo, "negation_clinical")
+            )
         return self._hypothetical_in(plo, clo)
 
     def _hypothetical_in(self, lo: int, start: int) -> bool:
@@ -427,8 +618,11 @@ class Doc:
         """(historical, resolved, present) marks inside [lo, hi)."""
         resolved = self._within(self.ctx("resolved"), lo, hi)
         historical = self._within(self.ctx("historical"), lo, hi)
-        present = [p for p in self._within(self.ctx("present"), lo, hi)
-                   if not any(rs <= p[0] < re_ for rs, re_ in resolved)]
+        present = [
+            p
+            for p in self._within(self.ctx("present"), lo, hi)
+            if not any(rs <= p[0] < re_ for rs, re_ in resolved)
+        ]
         return bool(historical), bool(resolved), bool(present)
 
     def _history(self, start: int, end: int, clo: int, chi: int) -> tuple[bool, bool]:
@@ -445,22 +639,28 @@ class Doc:
         # now") makes a bare mention doubtful, never clearly current.
         if not s_present:
             for lo, hi in (self.sentence_of(max(slo - 1, 0)), self.sentence_of(shi)):
-                if (lo, hi) != (slo, shi) and self._within(self.ctx("resolved"), lo, hi):
+                if (lo, hi) != (slo, shi) and self._within(
+                    self.ctx("resolved"), lo, hi
+                ):
                     return False, True
         return False, False
 
     def context(self, start: int, end: int) -> Context:
         clo, chi = self.clause_of(start, end)
-        negated, negated_weakly = self._negation(start, end, clo, chi)
+        negated, negated_weakly, clinical = self._negation(start, end, clo, chi)
         historical, historical_weakly = self._history(start, end, clo, chi)
         hypothetical = self._hypothetical_in(clo, start) or self._inherits(
-            start, clo, "hypothetical")
+            start, clo, "hypothetical"
+        )
         slo, _shi = self.sentence_of(start, end)
         unrelated = bool(self._within(self.ctx("unrelated_person"), clo, chi)) or any(
-            e <= start for _s, e in self._within(self.ctx("unrelated_person"), slo, start))
+            e <= start
+            for _s, e in self._within(self.ctx("unrelated_person"), slo, start)
+        )
         return Context(
             negated=negated,
             negated_weakly=negated_weakly and not negated,
+            negated_clinically=clinical,
             historical=historical,
             historical_weakly=historical_weakly and not historical,
             hypothetical=hypothetical,

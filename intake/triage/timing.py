@@ -17,12 +17,39 @@ from intake.triage.safety import SafetyScreen
 from intake.triage.text import Doc
 
 _NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14,
-    "a couple": 2, "couple": 2, "a couple of": 2, "couple of": 2, "a few": 3,
-    "few": 3, "several": 4, "un": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4,
-    "cinco": 5, "seis": 6, "siete": 7, "diez": 10, "pocas": 3, "pocos": 3,
-    "unas": 3, "unos": 3,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fourteen": 14,
+    "a couple": 2,
+    "couple": 2,
+    "a couple of": 2,
+    "couple of": 2,
+    "a few": 3,
+    "few": 3,
+    "several": 4,
+    "un": 1,
+    "una": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "diez": 10,
+    "pocas": 3,
+    "pocos": 3,
+    "unas": 3,
+    "unos": 3,
 }
 _NUM = r"(\d{1,3}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
 _SENDER_PARTS = ("subject", "reason", "body")
@@ -87,22 +114,32 @@ def _build_patterns(lex: Lexicon) -> _Patterns:
     return _Patterns(
         today=re.compile(rf"\b(?:{_alternation(t['today'])})\b"),
         tomorrow=re.compile(
-            r"(?<!la )(?<!de )(?<!por )\b(?:" + _alternation(t["tomorrow"]) + r")\b"),
+            r"(?<!la )(?<!de )(?<!por )\b(?:" + _alternation(t["tomorrow"]) + r")\b"
+        ),
         this_week=re.compile(rf"\b(?:{_alternation(t['this_week'])})\b"),
         weekday=re.compile(
-            rf"\b(?:(next|this|coming|el|este|on) )?({_alternation(list(weekday_index))})\b"),
+            r"\b(?:(next|this|coming|el|este|on) )?"
+            rf"({_alternation(list(weekday_index))})\b"
+        ),
         weekday_index=weekday_index,
         month_day=re.compile(
-            rf"\b({months})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (\d{{4}}))?"),
+            rf"\b({months})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (\d{{4}}))?"
+        ),
         day_month=re.compile(
-            rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:de |of )?({months})\b(?:,? (?:de )?(\d{{4}}))?"),
+            rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:de |of )?({months})\b"
+            r"(?:,? (?:de )?(\d{4}))?"
+        ),
         month_index=month_index,
-        numeric=re.compile(r"(?<![\d/$.])(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])"),
+        numeric=re.compile(
+            r"(?<![\d/$.])(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])"
+        ),
         ordinal=re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b"),
         within=re.compile(
-            rf"\bwithin {_NUM}(?: ?(?:-|to|or) ?{_NUM})? (business |calendar )?days?\b"),
+            rf"\bwithin {_NUM}(?: ?(?:-|to|or) ?{_NUM})? (business |calendar )?days?\b"
+        ),
         in_days=re.compile(
-            rf"\b(?:in|that's|thats|only|just) {_NUM}(?: more)? (business )?days?\b"),
+            rf"\b(?:in|that's|thats|only|just) {_NUM}(?: more)? (business )?days?\b"
+        ),
     )
 
 
@@ -191,12 +228,15 @@ def _relative_days(doc: Doc, today: date | None) -> list[DateRef]:
 
 def _sentence_has(doc: Doc, key: str, lo: int, hi: int) -> bool:
     regex = doc.lex.timing_cues[key]
-    return any(lo <= s < hi and not doc.injected(s, e)
-               for s, e in doc.spans(f"timing:{key}", regex))
+    return any(
+        lo <= s < hi and not doc.injected(s, e)
+        for s, e in doc.spans(f"timing:{key}", regex)
+    )
 
 
-def _deadline(doc: Doc, refs: list[DateRef], window: int,
-              cue_lists: tuple[str, ...]) -> DateRef | None:
+def _deadline(
+    doc: Doc, refs: list[DateRef], window: int, cue_lists: tuple[str, ...]
+) -> DateRef | None:
     for ref in refs:
         if not 0 <= ref.days <= window:
             continue
@@ -216,10 +256,12 @@ def business_days(today: date, days: int) -> int:
     return count
 
 
-def _appointment_to_move(doc: Doc, refs: list[DateRef], today: date | None,
-                         max_business_days: int) -> DateRef | None:
-    if not doc.counted_hits(doc.lex.details["change_existing"], _SENDER_PARTS,
-                            request=True):
+def _appointment_to_move(
+    doc: Doc, refs: list[DateRef], today: date | None, max_business_days: int
+) -> DateRef | None:
+    if not doc.counted_hits(
+        doc.lex.details["change_existing"], _SENDER_PARTS, request=True
+    ):
         return None
     targets = doc.spans("timing:target", doc.lex.timing_cues["target_slot_cues"])
     for ref in refs:
@@ -237,18 +279,24 @@ def _appointment_to_move(doc: Doc, refs: list[DateRef], today: date | None,
 
 
 _LEFT = re.compile(
-    r"(?:(?:my|his|her|the) )?(?:very )?last " + _NUM + r"\b(?! (?:years?|months?|weeks?"
+    r"(?:(?:my|his|her|the) )?(?:very )?last "
+    + _NUM
+    + r"\b(?! (?:years?|months?|weeks?"
     r"|days|visits?|times?|nights?|hours?|minutes?)\b)"
     r"|" + _NUM + r"(?: ?(?:-|or|o|to) ?" + _NUM + r")? ((?:[\w.'-]+ ){0,6}?)"
     r"(?:left|remaining|to go)\b"
-    r"|(?:me|le|nos) quedan? (?:\w+ ){0,2}?" + _NUM + r" (dosis|pastillas|dias|tabletas|"
+    r"|(?:me|le|nos) quedan? (?:\w+ ){0,2}?"
+    + _NUM
+    + r" (dosis|pastillas|dias|tabletas|"
     r"pildoras)\b"
     r"|como para " + _NUM + r"(?: (?:o|a) " + _NUM + r")? dias\b"
 )
 _WEEKS = re.compile(r"\b(weeks?|semanas?)\b")
 _MONTHS = re.compile(r"\b(months?|mes|meses)\b")
-_NOT_SUPPLY = re.compile(r"\b(refills?|dollars|bucks|visits?|appointments?|times?|"
-                         r"questions?|minutes|hours)\b|\$")
+_NOT_SUPPLY = re.compile(
+    r"\b(refills?|dollars|bucks|visits?|appointments?|times?|"
+    r"questions?|minutes|hours)\b|\$"
+)
 
 
 def days_of_medicine_left(doc: Doc) -> int | None:
@@ -274,8 +322,9 @@ def days_of_medicine_left(doc: Doc) -> int | None:
     return best
 
 
-def soon(doc: Doc, record: IntakeRecord, rtype: RequestType,
-         screen: SafetyScreen) -> Reason | None:
+def soon(
+    doc: Doc, record: IntakeRecord, rtype: RequestType, screen: SafetyScreen
+) -> Reason | None:
     """A reason when the request is bound to the next week or so, else None."""
     windows = doc.lex.timing.get("windows", {})
     deadline_days = int(windows.get("deadline_days", 8))
@@ -294,10 +343,19 @@ def soon(doc: Doc, record: IntakeRecord, rtype: RequestType,
         ref = _appointment_to_move(doc, refs, today, move_days)
         if ref is not None:
             return Reason(code="soon", detail=f"appointment to change: {ref.text}")
-    if rtype in (RequestType.SCHEDULING, RequestType.RECORDS, RequestType.BILLING,
-                 RequestType.INSURANCE, RequestType.REFERRAL, RequestType.PRESCRIPTION):
-        cues = ("deadline_cues", "referral_cues") if rtype is RequestType.REFERRAL \
+    if rtype in (
+        RequestType.SCHEDULING,
+        RequestType.RECORDS,
+        RequestType.BILLING,
+        RequestType.INSURANCE,
+        RequestType.REFERRAL,
+        RequestType.PRESCRIPTION,
+    ):
+        cues = (
+            ("deadline_cues", "referral_cues")
+            if rtype is RequestType.REFERRAL
             else ("deadline_cues",)
+        )
         ref = _deadline(doc, refs, deadline_days, cues)
         if ref is not None:
             return Reason(code="soon", detail=f"deadline: {ref.text}")

@@ -181,3 +181,41 @@ def test_an_unreachable_alert_receiver_is_logged_by_type_and_does_not_raise(
 
     assert sent is False
     assert "alert was not delivered (ConnectError)" in caplog.text
+
+
+class ExportOnlyCRM:
+    """A connector with only ``export_intakes`` (no history, no patient list)."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows = rows
+
+    def export_intakes(self) -> list[dict]:
+        from intake.models import CRMFields
+
+        return [CRMFields.model_validate(r).model_dump(mode="json")
+                for r in self.rows]
+
+
+def test_a_connector_without_history_or_patients_is_checked_on_what_it_has():
+    crm = ExportOnlyCRM([_row("itk-a"), _row("itk-b", owner=None)])
+
+    report = run_checks(crm, None)
+
+    assert report.outcome("intakes.owner.present").unexpected_count == 1
+    assert report.outcome(
+        "intakes.response_due_at.after_received_at").element_count == 2
+    assert {r.table for r in report.results} == {"crm_intakes",
+                                                 "crm_missing_information"}
+    assert len(report.skipped) == 2
+
+
+def test_a_connector_export_that_refuses_a_label_raises_a_safe_error():
+    from intake.crm_export import CRMExportRefused
+
+    crm = ExportOnlyCRM([_row("itk-a", queue="Avery Fictus pile")])
+
+    with pytest.raises(CRMExportRefused) as refused:
+        run_checks(crm, None)
+
+    assert "Avery" not in str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__

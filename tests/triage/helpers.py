@@ -59,8 +59,10 @@ def record(
         "form_reason": reason,
         "request_text": text,
         "quoted_text": quoted,
-        "attachments": [Attachment(filename=name, content_type="application/pdf")
-                        for name in attachments],
+        "attachments": [
+            Attachment(filename=name, content_type="application/pdf")
+            for name in attachments
+        ],
         "patient_status_hint": hint,
         "insurance_note": insurance,
         "preferred_location": location,

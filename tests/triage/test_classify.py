@@ -53,8 +53,10 @@ TYPES = [
     ("I can't log into the patient portal", "general"),
     ("I'd like to file a complaint about the front desk, they were rude", "general"),
     ("Just wanted to thank the nurses for being so kind", "general"),
-    ("Hi, we sell exam room furniture, could we book a demo with your manager?",
-     "general"),
+    (
+        "Hi, we sell exam room furniture, could we book a demo with your manager?",
+        "general",
+    ),
 ]
 
 
@@ -70,19 +72,25 @@ class TestPriority:
         assert result.request_type is RequestType.SYMPTOM
 
     def test_prescription_beats_records_and_billing(self) -> None:
-        result = run("Please refill my metformin. Also send my records to Dr. Lee, "
-                     "and why is my bill so high?")
+        result = run(
+            "Please refill my metformin. Also send my records to Dr. Lee, "
+            "and why is my bill so high?"
+        )
         assert result.request_type is RequestType.PRESCRIPTION
         assert "several_requests" in codes(result)
 
     def test_records_beats_billing(self) -> None:
-        result = run("Can you send my records to my surgeon, and is the copy fee "
-                     "on my statement correct?")
+        result = run(
+            "Can you send my records to my surgeon, and is the copy fee "
+            "on my statement correct?"
+        )
         assert result.request_type is RequestType.RECORDS
 
     def test_billing_beats_insurance(self) -> None:
-        result = run("My insurance changed in May and I got a bill for a visit "
-                     "that should have gone to the new plan. Please rebill it.")
+        result = run(
+            "My insurance changed in May and I got a bill for a visit "
+            "that should have gone to the new plan. Please rebill it."
+        )
         assert result.request_type is RequestType.BILLING
 
     def test_insurance_beats_scheduling(self) -> None:
@@ -94,11 +102,13 @@ class TestPriority:
         assert result.request_type is RequestType.RECORDS
 
     def test_request_at_the_end_of_a_long_message(self) -> None:
-        text = ("Hello there. I hope everyone at the office is doing well. It has been "
-                "a busy autumn for our family with the move and the new school year. "
-                "We finally settled in and the kids love the new neighborhood. Anyway, "
-                "the reason I'm writing: could you please send a copy of my son's "
-                "immunization record to his new school?")
+        text = (
+            "Hello there. I hope everyone at the office is doing well. It has been "
+            "a busy autumn for our family with the move and the new school year. "
+            "We finally settled in and the kids love the new neighborhood. Anyway, "
+            "the reason I'm writing: could you please send a copy of my son's "
+            "immunization record to his new school?"
+        )
         result = run(text)
         assert result.request_type is RequestType.RECORDS
         assert result.patient_status is PatientStatus.CAREGIVER
@@ -106,14 +116,21 @@ class TestPriority:
 
 class TestSubjectAndForm:
     def test_body_wins_over_a_contradicting_subject(self) -> None:
-        result = run("I'd like to pay my balance online, what's the link?",
-                     channel="email", email="pat@example.com",
-                     subject="appointment")
+        result = run(
+            "I'd like to pay my balance online, what's the link?",
+            channel="email",
+            email="pat@example.com",
+            subject="appointment",
+        )
         assert result.request_type is RequestType.BILLING
 
     def test_subject_decides_when_body_names_nothing(self) -> None:
-        result = run("Please call me back when you can.", channel="email",
-                     email="pat@example.com", subject="Refill request")
+        result = run(
+            "Please call me back when you can.",
+            channel="email",
+            email="pat@example.com",
+            subject="Refill request",
+        )
         assert result.request_type is RequestType.PRESCRIPTION
 
     def test_form_reason_decides_when_message_is_empty(self) -> None:
@@ -129,37 +146,55 @@ class TestSubjectAndForm:
 
 class TestReferralFromClinician:
     def test_clinical_detail_of_a_referral_stays_referral(self) -> None:
-        result = run("Please see this patient for ongoing knee pain and swelling.",
-                     channel="referral", reason="Knee osteoarthritis, PT evaluation",
-                     referring_provider="Jane Doe, MD", attachments=("letter.pdf",))
+        result = run(
+            "Please see this patient for ongoing knee pain and swelling.",
+            channel="referral",
+            reason="Knee osteoarthritis, PT evaluation",
+            referring_provider="Jane Doe, MD",
+            attachments=("letter.pdf",),
+        )
         assert result.request_type is RequestType.REFERRAL
         assert result.patient_status is PatientStatus.REFERRING_PROVIDER
         assert result.urgency.value == "routine"
 
     def test_worsening_symptoms_in_a_referral_raise_urgency(self) -> None:
-        result = run("Symptoms worsening over the last two weeks.", channel="referral",
-                     reason="Worsening shortness of breath on exertion",
-                     referring_provider="Jane Doe, MD", attachments=("letter.pdf",))
+        result = run(
+            "Symptoms worsening over the last two weeks.",
+            channel="referral",
+            reason="Worsening shortness of breath on exertion",
+            referring_provider="Jane Doe, MD",
+            attachments=("letter.pdf",),
+        )
         assert result.request_type is RequestType.REFERRAL
         assert result.urgency.rank >= 2
         assert result.queue.value == "nurse_review"
 
     def test_referral_with_a_refill_ask_is_prescription(self) -> None:
-        result = run("Please also refill her lisinopril until she is seen.",
-                     channel="referral", reason="Establish care",
-                     referring_provider="Jane Doe, MD", attachments=("letter.pdf",))
+        result = run(
+            "Please also refill her lisinopril until she is seen.",
+            channel="referral",
+            reason="Establish care",
+            referring_provider="Jane Doe, MD",
+            attachments=("letter.pdf",),
+        )
         assert result.request_type is RequestType.PRESCRIPTION
 
     def test_clinic_email_about_a_referral_is_referring_provider(self) -> None:
-        result = run("We faxed a referral last week for our patient; has she been "
-                     "scheduled yet?", channel="email", email="refs@clinic.example.org")
+        result = run(
+            "We faxed a referral last week for our patient; has she been "
+            "scheduled yet?",
+            channel="email",
+            email="refs@clinic.example.org",
+        )
         assert result.request_type is RequestType.REFERRAL
         assert result.patient_status is PatientStatus.REFERRING_PROVIDER
 
 
 STATUS = [
-    ("I'm calling for my mother, she needs her blood pressure meds refilled",
-     "caregiver"),
+    (
+        "I'm calling for my mother, she needs her blood pressure meds refilled",
+        "caregiver",
+    ),
     ("This is Maya's dad. She needs a sports physical.", "caregiver"),
     ("My husband fell and hit his head", "caregiver"),
     ("Can I make an appointment for my daughter? She has an ear ache", "caregiver"),
@@ -171,8 +206,11 @@ STATUS = [
     ("I'm looking for a new primary care doctor, are you accepting patients?", "new"),
     ("I've never been seen there before and would like a physical", "new"),
     ("what time do you open", "unknown"),
-    ("This firm represents our client in a personal injury matter; please provide "
-     "her records.", "unknown"),
+    (
+        "This firm represents our client in a personal injury matter; please provide "
+        "her records.",
+        "unknown",
+    ),
 ]
 
 
@@ -184,12 +222,16 @@ def test_patient_status(text: str, expected: str) -> None:
 
 class TestPatientStatusSources:
     def test_portal_messages_are_existing(self) -> None:
-        assert run("what are your hours", channel="portal").patient_status.value \
+        assert (
+            run("what are your hours", channel="portal").patient_status.value
             == "existing"
+        )
 
     def test_portal_proxy_writing_for_a_child_is_caregiver(self) -> None:
-        result = run("Writing on my son's account, he needs his asthma inhaler refilled",
-                     channel="portal")
+        result = run(
+            "Writing on my son's account, he needs his asthma inhaler refilled",
+            channel="portal",
+        )
         assert result.patient_status is PatientStatus.CAREGIVER
 
     def test_form_field_sets_new_or_existing(self) -> None:
@@ -197,5 +239,7 @@ class TestPatientStatusSources:
         assert run("Checkup please", hint="existing").patient_status.value == "existing"
 
     def test_caregiver_wins_over_the_form_field(self) -> None:
-        result = run("Booking for my son, he's 6 and needs his school shots", hint="new")
+        result = run(
+            "Booking for my son, he's 6 and needs his school shots", hint="new"
+        )
         assert result.patient_status is PatientStatus.CAREGIVER

@@ -34,7 +34,9 @@ MINIMUMS = {
 
 
 @pytest.fixture(scope="module")
-def dev_result() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
+def dev_result() -> tuple[
+    list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]
+]:
     if not DEV.exists():
         pytest.skip(f"{DEV} is not available (only beside the development repo)")
     try:
@@ -42,8 +44,10 @@ def dev_result() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[
     except ImportError:
         pytest.skip("intake.capture is not available yet")
     cases = read_cases(DEV)
-    predictions = {c["id"]: classify_case({k: v for k, v in c.items() if k != "expected"})
-                   for c in cases}
+    predictions = {
+        c["id"]: classify_case({k: v for k, v in c.items() if k != "expected"})
+        for c in cases
+    }
     return cases, predictions, score(cases, predictions)
 
 
@@ -81,8 +85,17 @@ def test_our_scorer_agrees_with_the_contract_scorer(dev_result: Any) -> None:
             worse[cid]["stop_automation"] = not worse[cid]["stop_automation"]
     theirs = module.score(cases, worse)
     mine = score(cases, worse)
-    for key in ("accuracy", "urgent_recall", "emergency_recall", "over_triage_rate",
-                "stop_automation_recall", "stop_automation_precision", "missing_f1",
-                "missing_exact", "under_triaged_ids", "request_type_confusion"):
+    for key in (
+        "accuracy",
+        "urgent_recall",
+        "emergency_recall",
+        "over_triage_rate",
+        "stop_automation_recall",
+        "stop_automation_precision",
+        "missing_f1",
+        "missing_exact",
+        "under_triaged_ids",
+        "request_type_confusion",
+    ):
         assert mine[key] == theirs[key], key
     assert json.dumps(ours["accuracy"])  # the real run produced a full report
