@@ -196,6 +196,15 @@ def _now() -> datetime:
     return utcnow()
 
 
+def _utc(value: Any) -> Any:
+    """Datetimes are stored in UTC (SQLite keeps no offset; PostgreSQL converts)."""
+    from datetime import UTC
+
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
 def _as_aware(value: datetime | None) -> datetime | None:
     from datetime import UTC
 
@@ -341,7 +350,8 @@ class SqlCRM(CRMConnector):
     @_guarded("intake write")
     def upsert_intake(self, fields: CRMFields) -> None:
         now = _now()
-        values = fields.model_dump(mode="python", exclude={"intake_id"})
+        values = {k: _utc(v) for k, v in fields.model_dump(
+            mode="python", exclude={"intake_id"}).items()}
         values["missing_information"] = [str(m) for m in fields.missing_information]
         for key in ("source", "request_type", "urgency", "patient_status", "queue",
                     "status"):
@@ -372,7 +382,7 @@ class SqlCRM(CRMConnector):
         now = _now()
         rows = []
         for item in fields:
-            row = item.model_dump(mode="python")
+            row = {k: _utc(v) for k, v in item.model_dump(mode="python").items()}
             row["missing_information"] = [str(m) for m in item.missing_information]
             for key in ("source", "request_type", "urgency", "patient_status",
                         "queue", "status"):
@@ -451,7 +461,7 @@ class SqlCRM(CRMConnector):
             row.queue = str(task.queue)
             row.owner = task.owner
             row.status = task.status
-            row.due_at = task.due_at
+            row.due_at = _utc(task.due_at)
             row.summary = task.summary
             row.updated_at = now
 

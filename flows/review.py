@@ -195,12 +195,16 @@ def apply_decision(intake_id: str, kind: ReviewKind, form: dict[str, Any],
             ](v)
             for k, v in corrections.items()
         })
-        if "request_type" in corrections and "queue" not in corrections:
-            from intake.triage import route_queue
+        from intake.triage import build_doc, route_queue, routing, safety
 
-            record = store.record(intake_id)
+        record = store.record(intake_id)
+        if "queue" not in corrections:
             queue, _ = route_queue(record, final)
             final = final.model_copy(update={"queue": queue})
+        # Safety language still stops automation, whatever labels staff chose.
+        screen = safety.screen(build_doc(record))
+        final = final.model_copy(update={"stop_automation": routing.stop_automation(
+            final.request_type, final.urgency, screen.safety_language)})
     recorded = store.record_decision(
         intake_id, key, str(kind), str(decision), form["reviewer"],
         proposed={"labels": _labels(proposed)},

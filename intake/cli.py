@@ -27,6 +27,17 @@ server_app = typer.Typer(help="The local Prefect server.", no_args_is_help=True,
 app.add_typer(review_app, name="review")
 app.add_typer(server_app, name="server")
 
+
+def _mount_operations() -> None:
+    from intake.ops_cli import audit_app, quality_app, report_app
+
+    app.add_typer(report_app, name="report")
+    app.add_typer(quality_app, name="quality")
+    app.add_typer(audit_app, name="routing-audit")
+
+
+_mount_operations()
+
 DEPLOYMENT = "intake-request/live"
 
 

@@ -547,6 +547,19 @@ class _Probe:
     record: PatientRecord
     first: NormalName | None
     last: NormalName | None
+    phone: str | None
+    email: str | None
+
+
+@lru_cache(maxsize=65536)
+def _phone_key(text: str | None) -> str | None:
+    # Stored phones from another CRM may be formatted "(212) 555-0101".
+    return normalize_phone(text) or (text.strip() if text else None)
+
+
+@lru_cache(maxsize=65536)
+def _email_key(text: str | None) -> str | None:
+    return normalize_email(text) or (text.strip().lower() if text else None)
 
 
 def _compare_names(
@@ -616,10 +629,8 @@ def _compare(probe: _Probe, candidate: PatientRecord) -> _Compared | None:
     """
     p = probe.record
     dob = compare_dob(p.date_of_birth, candidate.date_of_birth)
-    phone = _compare_equal(p.phone, candidate.phone)
-    email = _compare_equal(
-        p.email, candidate.email.lower() if candidate.email else None
-    )
+    phone = _compare_equal(probe.phone, _phone_key(candidate.phone))
+    email = _compare_equal(probe.email, _email_key(candidate.email))
     portal = _compare_equal(p.portal_account, candidate.portal_account)
     contact = Agreement.SAME in (phone, email)
     if dob == Agreement.DIFFERENT and not contact and portal != Agreement.SAME:
@@ -720,6 +731,8 @@ def match_patient(
         record=probe,
         first=normal_name(probe.first_name),
         last=normal_name(probe.last_name),
+        phone=_phone_key(probe.phone),
+        email=_email_key(probe.email),
     )
     compared = sorted(
         (c for c in (_compare(prepared, c) for c in unique.values()) if c),

@@ -110,7 +110,8 @@ def check_required_details(store: IntakeStore, intake_id: str) -> dict[str, Any]
 
     record = store.record(intake_id)
     result = store.triage(intake_id)
-    missing, reasons = missing_details(record, result.request_type)
+    missing, reasons = missing_details(record, result.request_type,
+                                       patient_status=result.patient_status)
     result = _with_missing(result, missing, reasons)
     store.update_final_triage(intake_id, result)
     outcome = {"missing": [str(m) for m in missing]}

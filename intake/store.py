@@ -488,7 +488,7 @@ class IntakeStore:
                     intake_id=intake_id, review_key=review_key, kind=kind,
                     decision=decision, reviewer=reviewer, decided_at=utcnow(),
                     proposed=proposed, final=final, edited_text=edited_text,
-                    note=note, overridden=proposed != final,
+                    note=note, overridden=_labels_of(proposed) != _labels_of(final),
                     flow_run_id=flow_run_id,
                 )
             )
@@ -501,7 +501,8 @@ class IntakeStore:
             if pending is not None:
                 pending.closed_at = utcnow()
         self.audit(reviewer, f"review_{kind}_{decision}", intake_id,
-                   review_key=review_key, overridden=proposed != final)
+                   review_key=review_key,
+                   overridden=_labels_of(proposed) != _labels_of(final))
         return True
 
     # -- audit ----------------------------------------------------------------------
@@ -510,6 +511,11 @@ class IntakeStore:
               **detail: Any) -> None:
         """Append one audit row chained to the previous row's hash."""
         append_audit(self.engine, actor, action, intake_id, detail)
+
+
+def _labels_of(snapshot: dict[str, Any]) -> Any:
+    """The labels of a ledger snapshot (a staff form's extra fields aside)."""
+    return snapshot.get("labels", snapshot)
 
 
 class UnknownIntake(LookupError):

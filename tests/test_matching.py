@@ -377,6 +377,17 @@ class TestNeverMerges:
         assert decision.outcome == "new"
         assert field_result(decision, "pat-1", EvidenceField.EMAIL) == Agreement.SAME
 
+    def test_formatted_stored_phones_and_mixed_case_emails_still_agree(
+        self,
+    ) -> None:
+        candidate = stored(phone="(212) 555-0101", email="W.Okafor@Example.com")
+        decision = match_patient(
+            probe(phone="+12125550101", email="w.okafor@example.com"), [candidate]
+        )
+        assert decision.outcome == "link"
+        assert field_result(decision, "pat-1", EvidenceField.PHONE) == Agreement.SAME
+        assert field_result(decision, "pat-1", EvidenceField.EMAIL) == Agreement.SAME
+
     def test_gmail_style_dot_variants_are_different_emails(self) -> None:
         other = PatientRecord(
             first_name="Ines", last_name="Varga", email="wokafor@example.com"

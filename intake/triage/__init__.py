@@ -176,9 +176,14 @@ def route_queue(
 
 
 def classify_case(
-    raw: dict[str, Any], capture: Callable[[dict[str, Any]], IntakeRecord] | None = None
+    raw: dict[str, Any] | str | bytes,
+    capture: Callable[[Any], IntakeRecord] | None = None,
 ) -> dict[str, Any]:
-    """Capture and triage one raw request; the contract's prediction line."""
+    """Capture and triage one raw request; the contract's prediction line.
+
+    ``raw`` is a contract request line, parsed or as JSON text (capture
+    records a problem instead of raising when it is malformed).
+    """
     if capture is None:
         from intake.capture import capture_request
 

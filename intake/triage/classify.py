@@ -1,14 +1,20 @@
 """Request type and patient status, by weighted cue phrases (config/triage/).
 
-Method: for each request type, count the phrases in the sender's own words
-that ASK for it (weight 3) or point to it (weight 1), skipping negated,
-hypothetical and quoted text and text addressed to the system. Every type
-scoring 2 or more is "asked for"; the contract's priority order then picks
-one (symptom > prescription > referral > records > billing > insurance >
-scheduling > general). The subject line and form reason decide only when
-the message itself asks for nothing (the body wins over a contradicting
-subject). With no cue at all the request is ``general`` and flagged for
-staff review rather than guessed.
+Method: for each request type, find the phrases in the sender's own words
+that ASK for it ("send my records", weight 3) or point to it ("pharmacy",
+weight 1), skipping negated, hypothetical and quoted text and text addressed
+to the system. A type with at least one ask is "asked for" (passing mentions
+alone never are); the contract's priority order then picks one (symptom >
+prescription > referral > records > billing > insurance > scheduling >
+general). ``symptom`` comes from the safety screen's symptom report. The
+subject line and form reason decide only when the message itself asks for
+nothing (the body wins over a contradicting subject). With no cue at all
+the request is ``general`` and flagged for staff review rather than guessed.
+
+Known gap: the vocabulary covers English and Spanish. A message in another
+language matches no cue and comes out ``general`` with needs_staff_review
+(emergency language in it is not recognised either); more languages need
+their phrases added to config/triage/.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 Contract: an appointment within 1-2 business days to move, a form,
 authorisation or collections date within about a week, a refill with 5 or
 fewer days left. Windows and cue words are in config/triage/timing.yaml.
+
+Known gap: vague times ("end of the month", "next week", "mid-December")
+are not read as deadlines, so a form due "next week" stays routine; a date,
+a weekday or "within N days" is needed. Adding such phrases would need a
+rule for how far away they are, which the contract does not give.
 """
 
 from __future__ import annotations
