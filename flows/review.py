@@ -42,11 +42,8 @@ PatientStatusChoice = _choices(PatientStatus, blank=True)
 QueueChoice = _choices(Queue, blank=True)
 
 
-class ReviewForm(RunInput):
-    """What a reviewer submits to resume a paused request.
-
-    Corrections are optional; a blank choice keeps the proposal.
-    """
+class DecisionForm(RunInput):
+    """What every reviewer submits: the decision and their name."""
 
     decision: DecisionChoice = Field(  # type: ignore[valid-type]
         description="approve: go ahead as proposed. edit: use your corrected text "
@@ -55,6 +52,13 @@ class ReviewForm(RunInput):
     )
     reviewer: str = Field(min_length=2, max_length=120,
                           description="Your name (recorded with the decision).")
+    note: str = Field(default="", max_length=1000,
+                      description="Anything the team should know.")
+
+
+class RequestReviewForm(DecisionForm):
+    """Request review: corrected labels are optional; blank keeps the proposal."""
+
     request_type: RequestTypeChoice = Field(  # type: ignore[valid-type]
         default="", description="Corrected request type (blank: keep).")
     urgency: UrgencyChoice = Field(  # type: ignore[valid-type]
@@ -63,23 +67,48 @@ class ReviewForm(RunInput):
         default="", description="Corrected patient status (blank: keep).")
     queue: QueueChoice = Field(  # type: ignore[valid-type]
         default="", description="Queue to route to (blank: keep).")
+
+
+class ApprovalForm(DecisionForm):
+    """Approval of follow-up questions or an outbound message."""
+
     edited_text: str = Field(
         default="", max_length=4000,
         description="Replacement text for the draft (administrative only).")
+
+
+class IdentityForm(DecisionForm):
+    """Identity confirmation: approve links the one candidate; reject = new."""
+
     patient_key: str = Field(
         default="", max_length=40,
-        description="Identity review: the patient key to link to.")
-    note: str = Field(default="", max_length=1000,
-                      description="Anything the team should know.")
+        description="The patient key to link to (when several are shown).")
 
 
-def form_with_description(description: str) -> type[ReviewForm]:
-    """A ReviewForm subclass whose UI description is ``description``.
+class ReviewForm(RequestReviewForm, ApprovalForm, IdentityForm):
+    """Every field any pause point accepts (the terminal's `review decide`)."""
+
+
+# Each pause point shows only the fields it uses, so the form stays short and
+# the description above it stays visible in the UI.
+FORMS: dict[ReviewKind, type[DecisionForm]] = {
+    ReviewKind.IDENTITY: IdentityForm,
+    ReviewKind.REQUEST: RequestReviewForm,
+    ReviewKind.FOLLOW_UP: ApprovalForm,
+    ReviewKind.OUTBOUND: ApprovalForm,
+}
+
+
+def form_with_description(description: str,
+                          kind: ReviewKind = ReviewKind.REQUEST) -> type[DecisionForm]:
+    """The pause point's form, whose UI description is ``description``.
 
     ``RunInput.with_initial_data`` would make every field optional; here the
     decision and reviewer stay required, so an empty resume is refused.
+    Changing a form while runs wait is safe only if the change still accepts
+    what the old form posted (runs keep the schema they suspended with).
     """
-    form = type("ReviewForm", (ReviewForm,), {"__module__": __name__})
+    form = type(FORMS[kind].__name__, (FORMS[kind],), {"__module__": __name__})
     form._description = description  # type: ignore[attr-defined]
     return form
 
@@ -161,7 +190,7 @@ def await_review(
         return None
 
     answer = suspend_flow_run(
-        wait_for_input=form_with_description(description), key=key
+        wait_for_input=form_with_description(description, kind), key=key
     )
     form = {k: v for k, v in answer.model_dump(mode="json", exclude={"metadata"})
             .items() if v not in (None, "")}

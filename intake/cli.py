@@ -492,6 +492,29 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@app.command("security-check")
+def security_check(
+    env_file: Annotated[Path | None, typer.Option(
+        help="A .env file to check instead of this process's environment")] = None,
+) -> None:
+    """Check production settings: auth, encryption key, telemetry, retention."""
+    import os
+
+    from intake.security import check
+
+    env: dict[str, str] = dict(os.environ)
+    if env_file is not None:
+        from dotenv import dotenv_values
+
+        env = {k: v or "" for k, v in dotenv_values(env_file).items()}
+    problems = check(env)
+    for problem in problems:
+        typer.echo(f"- {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("production settings look right")
+
+
 def main() -> None:
     app()
 

@@ -9,6 +9,7 @@ skips finished work instead of repeating side effects.
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -222,8 +223,23 @@ def patient_key_for(intake_id: str) -> str:
     return "pat-" + hashlib.sha256(intake_id.encode()).hexdigest()[:20]
 
 
+_MATCH_LOCK = threading.Lock()
+
+
 def resolve_patient(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, Any]:
-    """Match the sender to a CRM patient; create one only when surely new."""
+    """Match the sender to a CRM patient; create one only when surely new.
+
+    Matching and creating run one request at a time in a process, so two
+    requests about the same new person handled side by side (the live lane
+    runs several) do not both create a patient. Separate worker processes are
+    not serialised: a practice running several workers can still, rarely, get
+    two records for one new patient within the same second; staff merge them.
+    """
+    with _MATCH_LOCK:
+        return _resolve_patient(store, crm, intake_id)
+
+
+def _resolve_patient(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, Any]:
     done = store.step_outcome(intake_id, "patient")
     if done is not None and done.get("outcome") != "ambiguous":
         return done
@@ -238,8 +254,7 @@ def resolve_patient(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, A
         from intake.matching import resolve_patient as match
 
         matched = match(crm, record)
-        candidates = sorted({e.patient_key for e in matched.evidence
-                             if getattr(e, "patient_key", None)})
+        candidates = list(matched.review_keys)
         outcome = {
             "outcome": matched.outcome,
             "patient_key": matched.patient_key,
@@ -256,8 +271,8 @@ def resolve_patient(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, A
         outcome["patient_key"] = crm.upsert_patient(
             _patient_from(record, patient_key_for(intake_id))
         )
-    elif outcome["outcome"] == "link" and outcome["patient_key"]:
-        crm.upsert_patient(_patient_from(record, outcome["patient_key"], fill=True))
+    # A link reuses the stored patient as it is: a request's spelling ("Bill",
+    # a new phone) never overwrites what staff keep on file.
     store.mark_step(intake_id, "patient", outcome)
     return outcome
 
@@ -269,19 +284,11 @@ def _identifiable(record: IntakeRecord) -> bool:
     return has_name and bool(patient.date_of_birth or record.contact.reachable)
 
 
-def _patient_from(record: IntakeRecord, key: str, fill: bool = False) -> PatientRecord:
-    from intake.models import PatientRecord
+def _patient_from(record: IntakeRecord, key: str) -> PatientRecord:
+    """The new patient's record, normalised the way matching compares it."""
+    from intake.matching import probe_from_record
 
-    patient = record.patient
-    return PatientRecord(
-        patient_key=key,
-        first_name=patient.first_name,
-        last_name=patient.last_name,
-        date_of_birth=patient.date_of_birth,
-        phone=record.contact.phones[0] if record.contact.phones else None,
-        email=record.contact.emails[0] if record.contact.emails else None,
-        portal_account=record.contact.portal_account,
-    )
+    return probe_from_record(record).model_copy(update={"patient_key": key})
 
 
 def current_status(store: IntakeStore, intake_id: str) -> IntakeStatus:

@@ -279,6 +279,49 @@ def _choose_alternative(children: list[Any]) -> Message | None:
     return min(ranked, key=lambda r: (r[0], r[1]))[2] if ranked else None
 
 
+_WORD_RE = re.compile(r"\w+")
+# An HTML alternative with at least this many words (and this share of its
+# words) that the plain one lacks says something else, and is read too.
+_ALTERNATIVE_MIN_NEW_WORDS = 3
+_ALTERNATIVE_MIN_NEW_SHARE = 0.2
+
+
+def _add_richer_html(
+    children: list[Any],
+    chosen: Message,
+    chosen_texts: list[str],
+    body: _Body,
+    ctx: CaptureContext,
+) -> None:
+    """Read the HTML alternative too when it says what the plain one does not.
+
+    Mail clients show the HTML version. A plain part that is empty, a "view
+    this email in a browser" placeholder, or different words altogether
+    (text written to mislead an automated reader) must not hide what a person
+    sees. Known gap: an HTML version that differs only by a few words, such
+    as an inserted "not", is not detected.
+    """
+    if _content_type(chosen) != "text/plain":
+        return
+    plain_words = set(_WORD_RE.findall(" ".join(chosen_texts).lower()))
+    for child in children:
+        if child is chosen or not isinstance(child, Message):
+            continue
+        if _content_type(child) != "text/html" or child.is_multipart():
+            continue
+        if _disposition(child) == "attachment":
+            continue
+        text = html_to_text(_part_text(child, ctx))
+        html_words = set(_WORD_RE.findall(text.lower()))
+        new_words = html_words - plain_words
+        if len(new_words) >= _ALTERNATIVE_MIN_NEW_WORDS and len(new_words) >= (
+            _ALTERNATIVE_MIN_NEW_SHARE * len(html_words)
+        ):
+            body.texts.append(text)
+            ctx.note("the HTML version says more than the plain one; both were read")
+        return
+
+
 def _walk(part: Message, depth: int, body: _Body, ctx: CaptureContext) -> None:
     body.parts += 1
     if body.parts > MAX_PARTS:
@@ -302,7 +345,9 @@ def _walk(part: Message, depth: int, body: _Body, ctx: CaptureContext) -> None:
         elif kind == "multipart/alternative":
             chosen = _choose_alternative(children)
             if chosen is not None:
+                before = len(body.texts)
                 _walk(chosen, depth + 1, body, ctx)
+                _add_richer_html(children, chosen, body.texts[before:], body, ctx)
         else:
             for child in children:
                 if isinstance(child, Message):

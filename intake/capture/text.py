@@ -51,8 +51,15 @@ _HTML_MARKER_RE = re.compile(
     re.IGNORECASE,
 )
 # What an HTML parser would read as the start of a tag, comment or
-# declaration; a space after the "<" makes it inert text.
-_TAG_OPEN_RE = re.compile(r"<(?=/?[A-Za-z][A-Za-z0-9-]{0,64}(?:[\s/>]|$)|[!?])")
+# declaration; a space after the "<" makes it inert text. A browser reads any
+# "<" plus an ASCII letter as a tag, whatever follows ("<x:y onclick=...>",
+# very long or non-ASCII names), so only one shape is left alone: a run like
+# "<ann@example.com>" that is no element name and ends at ">" with no
+# attributes, which is common in email text and cannot carry a handler.
+_TAG_OPEN_RE = re.compile(
+    r"<(?=/?[A-Za-z]|[!?])"
+    r"(?![A-Za-z][A-Za-z0-9-]*[^A-Za-z0-9\s<>/=\"'`-][^\s<>/=\"'`]*>)"
+)
 _TRAILING_SPACE_RE = re.compile(r"[ \t]+\n")
 _MANY_NEWLINES_RE = re.compile(r"\n{3,}")
 _WHITESPACE_RE = re.compile(r"\s+")
