@@ -59,15 +59,16 @@ def _env(work: Path, port: int) -> dict[str, str]:
 
 
 def live_latency(count: int) -> dict[str, Any]:
+    import random
+    from datetime import datetime
+
+    from prefect.deployments import run_deployment
+
     from bench.generate import request
     from intake import runtime
     from intake.ingest import ingest_lines
     from intake.listener import FAST_DEPLOYMENT
     from intake.prefect_env import ensure_listener, ensure_server
-    from prefect.deployments import run_deployment
-
-    import random
-    from datetime import datetime
 
     ensure_server(timeout=180)
     ensure_listener()
@@ -80,8 +81,9 @@ def live_latency(count: int) -> dict[str, Any]:
     while True:
         try:
             warm = ingest_lines(store, [json.dumps(request(0, rng, start))])
-            run_deployment(FAST_DEPLOYMENT, parameters={
-                "intake_id": warm.intake_ids[0]}, timeout=0)
+            run_deployment(
+                FAST_DEPLOYMENT, parameters={"intake_id": warm.intake_ids[0]}, timeout=0
+            )
             _wait_synced(store, warm.intake_ids[0], 60)
             break
         except Exception:  # noqa: BLE001 - listener not ready yet
@@ -94,8 +96,7 @@ def live_latency(count: int) -> dict[str, Any]:
         line = json.dumps(request(index, rng, start))
         began = time.perf_counter()
         (intake_id,) = ingest_lines(store, [line]).intake_ids
-        run_deployment(FAST_DEPLOYMENT, parameters={"intake_id": intake_id},
-                       timeout=0)
+        run_deployment(FAST_DEPLOYMENT, parameters={"intake_id": intake_id}, timeout=0)
         _wait_synced(store, intake_id, 60)
         timings.append(time.perf_counter() - began)
     timings.sort()
@@ -115,8 +116,11 @@ def _fresh_postgres_database() -> str | None:
         return None
     name = f"intake_bench_{os.getpid()}"
     try:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test",
-                             autocommit=True, connect_timeout=3) as connection:
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/test",
+            autocommit=True,
+            connect_timeout=3,
+        ) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
             connection.execute(f'CREATE DATABASE "{name}"')
     except psycopg.Error:
@@ -141,12 +145,15 @@ def _bare_chunk(args: tuple[str, int, int, int, str]) -> int:
     from intake.backfill import Chunk, process_chunk
 
     path, number, start, end, backfill_id = args
-    result = process_chunk(Chunk(path, number, start, end), backfill_id,
-                           runtime.store(), runtime.crm())
+    result = process_chunk(
+        Chunk(path, number, start, end), backfill_id, runtime.store(), runtime.crm()
+    )
     return result.requests
 
 
-def backfill_run(path: Path, mode: str, workers: int, chunk_lines: int) -> dict[str, Any]:
+def backfill_run(
+    path: Path, mode: str, workers: int, chunk_lines: int
+) -> dict[str, Any]:
     from intake.backfill import backfill_id_for, peak_rss_mb, plan_chunks
 
     began = time.perf_counter()
@@ -158,32 +165,44 @@ def backfill_run(path: Path, mode: str, workers: int, chunk_lines: int) -> dict[
         runtime.store()  # create the schema once before the workers start
         runtime.crm().engine  # noqa: B018 - migrate the CRM tables once
         backfill_id = backfill_id_for([path], chunk_lines)
-        jobs = [(c.path, c.chunk_no, c.start, c.end, backfill_id)
-                for c in plan_chunks([path], chunk_lines)]
+        jobs = [
+            (c.path, c.chunk_no, c.start, c.end, backfill_id)
+            for c in plan_chunks([path], chunk_lines)
+        ]
         with get_context("fork").Pool(workers) as pool:
             requests = sum(pool.imap_unordered(_bare_chunk, jobs))
     else:
+        from flows.backfill import backfill
         from intake.backfill_cli import run_quiet
         from intake.prefect_env import ensure_server
-
-        from flows.backfill import backfill
 
         ensure_server(timeout=180)
         flow = backfill
         if workers > 1:
             from prefect_dask import DaskTaskRunner
 
-            flow = backfill.with_options(task_runner=DaskTaskRunner(cluster_kwargs={
-                "n_workers": workers, "processes": True, "threads_per_worker": 1,
-                "dashboard_address": None,
-            }))
-        outcome = run_quiet(flow, source=str(path), chunk_lines=chunk_lines,
-                            max_in_flight=workers * 2)
+            flow = backfill.with_options(
+                task_runner=DaskTaskRunner(
+                    cluster_kwargs={
+                        "n_workers": workers,
+                        "processes": True,
+                        "threads_per_worker": 1,
+                        "dashboard_address": None,
+                    }
+                )
+            )
+        outcome = run_quiet(
+            flow, source=str(path), chunk_lines=chunk_lines, max_in_flight=workers * 2
+        )
         requests = outcome["requests"]
     seconds = time.perf_counter() - began
-    return {"mode": mode, "requests": requests, "seconds": round(seconds, 2),
-            "per_second": round(requests / seconds, 1),
-            "peak_rss_mb": round(_tree_peak_rss_mb(peak_rss_mb()), 1)}
+    return {
+        "mode": mode,
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "per_second": round(requests / seconds, 1),
+        "peak_rss_mb": round(_tree_peak_rss_mb(peak_rss_mb()), 1),
+    }
 
 
 def _tree_peak_rss_mb(own: float) -> float:
@@ -194,14 +213,26 @@ def _tree_peak_rss_mb(own: float) -> float:
     return max(own, children)
 
 
-def backfill_in_subprocess(work: Path, port: int, path: Path, mode: str,
-                           workers: int, chunk_lines: int) -> dict[str, Any]:
+def backfill_in_subprocess(
+    work: Path, port: int, path: Path, mode: str, workers: int, chunk_lines: int
+) -> dict[str, Any]:
     data = work / f"data-{mode}-{path.stem}"
     env = {**_env(work, port), "INTAKE_DATA_DIR": str(data)}
     result = subprocess.run(
-        [sys.executable, str(Path(__file__)), "_backfill", str(path), mode,
-         str(workers), str(chunk_lines)],
-        env=env, capture_output=True, text=True, cwd=ROOT, timeout=3600,
+        [
+            sys.executable,
+            str(Path(__file__)),
+            "_backfill",
+            str(path),
+            mode,
+            str(workers),
+            str(chunk_lines),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=3600,
     )
     if result.returncode != 0:
         raise RuntimeError(f"backfill {mode} failed:\n{result.stderr[-3000:]}")
@@ -214,8 +245,16 @@ def backfill_in_subprocess(work: Path, port: int, path: Path, mode: str,
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "_backfill":
         _, _, path, mode, workers, chunk_lines = sys.argv
-        print(json.dumps(backfill_run(Path(path), mode, int(workers),  # noqa: T201
-                                      int(chunk_lines))))
+        print(
+            json.dumps(
+                backfill_run(
+                    Path(path),
+                    mode,
+                    int(workers),  # noqa: T201
+                    int(chunk_lines),
+                )
+            )
+        )
         return 0
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -255,14 +294,20 @@ def main() -> int:
         stop_background("listener")
         for size in [int(s) for s in args.sizes.split(",") if s]:
             path = generate(size, work / f"requests-{size}.jsonl")
-            bare = backfill_in_subprocess(work, port, path, "bare", cores,
-                                          args.chunk_lines)
-            flow = backfill_in_subprocess(work, port, path, "flow", cores,
-                                          args.chunk_lines)
-            figures["backfill"].append({
-                "size": size, "bare": bare, "orchestrated": flow,
-                "ratio": round(flow["per_second"] / bare["per_second"], 3),
-            })
+            bare = backfill_in_subprocess(
+                work, port, path, "bare", cores, args.chunk_lines
+            )
+            flow = backfill_in_subprocess(
+                work, port, path, "flow", cores, args.chunk_lines
+            )
+            figures["backfill"].append(
+                {
+                    "size": size,
+                    "bare": bare,
+                    "orchestrated": flow,
+                    "ratio": round(flow["per_second"] / bare["per_second"], 3),
+                }
+            )
     finally:
         stop_background("listener")
         stop_background("server")
@@ -276,16 +321,21 @@ def main() -> int:
 
 def render(figures: dict[str, Any]) -> str:
     lines = [f"cores: {figures['cores']}"]
-    for key, label in (("live", "Prefect server on SQLite"),
-                       ("live_prefect_on_postgresql", "Prefect server on PostgreSQL")):
+    for key, label in (
+        ("live", "Prefect server on SQLite"),
+        ("live_prefect_on_postgresql", "Prefect server on PostgreSQL"),
+    ):
         live = figures.get(key)
         if live:
             lines.append(
                 f"live intake, {label} ({live['requests']} requests, submission to "
                 f"routed CRM record): p50 {live['p50_s']} s, p95 {live['p95_s']} s, "
-                f"max {live['max_s']} s")
-    lines.append(f"{'size':>8} {'bare/s':>9} {'flow/s':>9} {'ratio':>6} "
-                 f"{'bare RSS MB':>12} {'flow RSS MB':>12}")
+                f"max {live['max_s']} s"
+            )
+    lines.append(
+        f"{'size':>8} {'bare/s':>9} {'flow/s':>9} {'ratio':>6} "
+        f"{'bare RSS MB':>12} {'flow RSS MB':>12}"
+    )
     for row in figures["backfill"]:
         lines.append(
             f"{row['size']:>8} {row['bare']['per_second']:>9} "

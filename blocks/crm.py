@@ -35,6 +35,7 @@ from intake.models import (
     MissingDetail,
     OutboundMessage,
     PatientRecord,
+    Queue,
     StaffTask,
 )
 
@@ -201,7 +202,9 @@ def _utc(value: Any) -> Any:
     from datetime import UTC
 
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return (
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        )
     return value
 
 
@@ -320,7 +323,9 @@ class SqlCRM(CRMConnector):
         if not conditions:
             return []
         with Session(self.engine) as session:
-            rows = session.scalars(select(CRMPatient).where(or_(*conditions)).limit(200))
+            rows = session.scalars(
+                select(CRMPatient).where(or_(*conditions)).limit(200)
+            )
             return [_patient_model(row) for row in rows]
 
     @_guarded("patient write")
@@ -334,8 +339,13 @@ class SqlCRM(CRMConnector):
             if row is None:
                 row = CRMPatient(patient_key=key, created_at=now)
                 session.add(row)
-            for field in ("first_name", "last_name", "date_of_birth", "phone",
-                          "portal_account"):
+            for field in (
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "phone",
+                "portal_account",
+            ):
                 value = getattr(patient, field)
                 if value:
                     setattr(row, field, value)
@@ -345,24 +355,33 @@ class SqlCRM(CRMConnector):
             row.updated_at = now
         return key
 
-    # -- intake requests ----------------------------------------------------------------
+    # -- intake requests ---------------------------------------------------------
 
     @_guarded("intake write")
     def upsert_intake(self, fields: CRMFields) -> None:
         now = _now()
-        values = {k: _utc(v) for k, v in fields.model_dump(
-            mode="python", exclude={"intake_id"}).items()}
+        values = {
+            k: _utc(v)
+            for k, v in fields.model_dump(mode="python", exclude={"intake_id"}).items()
+        }
         values["missing_information"] = [str(m) for m in fields.missing_information]
-        for key in ("source", "request_type", "urgency", "patient_status", "queue",
-                    "status"):
+        for key in (
+            "source",
+            "request_type",
+            "urgency",
+            "patient_status",
+            "queue",
+            "status",
+        ):
             if values[key] is not None:
                 values[key] = str(values[key])
         with Session(self.engine) as session, session.begin():
             row = session.get(CRMIntake, fields.intake_id, with_for_update=True)
             previous = row.status if row is not None else None
             if row is None:
-                row = CRMIntake(intake_id=fields.intake_id, created_at=now,
-                                write_count=0)
+                row = CRMIntake(
+                    intake_id=fields.intake_id, created_at=now, write_count=0
+                )
                 session.add(row)
             for key, value in values.items():
                 setattr(row, key, value)
@@ -370,8 +389,12 @@ class SqlCRM(CRMConnector):
             row.write_count = (row.write_count or 0) + 1
             if previous != row.status:
                 session.add(
-                    CRMStatusChange(intake_id=fields.intake_id, from_status=previous,
-                                    to_status=row.status, changed_at=now)
+                    CRMStatusChange(
+                        intake_id=fields.intake_id,
+                        from_status=previous,
+                        to_status=row.status,
+                        changed_at=now,
+                    )
                 )
 
     @_guarded("bulk intake write")
@@ -384,8 +407,14 @@ class SqlCRM(CRMConnector):
         for item in fields:
             row = {k: _utc(v) for k, v in item.model_dump(mode="python").items()}
             row["missing_information"] = [str(m) for m in item.missing_information]
-            for key in ("source", "request_type", "urgency", "patient_status",
-                        "queue", "status"):
+            for key in (
+                "source",
+                "request_type",
+                "urgency",
+                "patient_status",
+                "queue",
+                "status",
+            ):
                 if row[key] is not None:
                     row[key] = str(row[key])
             row.update(created_at=now, updated_at=now, write_count=1)
@@ -402,15 +431,27 @@ class SqlCRM(CRMConnector):
             set_={c: statement.excluded[c] for c in rows[0] if c not in keep}
             | {"write_count": CRMIntake.write_count + 1},
         )
-        history = [{"intake_id": r["intake_id"], "from_status": None,
-                    "to_status": r["status"], "changed_at": now} for r in rows]
+        history = [
+            {
+                "intake_id": r["intake_id"],
+                "from_status": None,
+                "to_status": r["status"],
+                "changed_at": now,
+            }
+            for r in rows
+        ]
         with Session(engine) as session, session.begin():
-            known = set(session.scalars(select(CRMIntake.intake_id).where(
-                CRMIntake.intake_id.in_([r["intake_id"] for r in rows]))))
+            known = set(
+                session.scalars(
+                    select(CRMIntake.intake_id).where(
+                        CRMIntake.intake_id.in_([r["intake_id"] for r in rows])
+                    )
+                )
+            )
             session.execute(statement, rows)
             fresh = [h for h in history if h["intake_id"] not in known]
             if fresh:
-                session.execute(CRMStatusChange.__table__.insert(), fresh)
+                session.execute(insert_history(), fresh)
         return len(rows)
 
     @_guarded("intake read")
@@ -437,12 +478,16 @@ class SqlCRM(CRMConnector):
         with Session(self.engine) as session:
             rows = session.scalars(select(CRMStatusChange).order_by(CRMStatusChange.id))
             return [
-                {"intake_id": r.intake_id, "from_status": r.from_status,
-                 "to_status": r.to_status, "changed_at": _as_aware(r.changed_at)}
+                {
+                    "intake_id": r.intake_id,
+                    "from_status": r.from_status,
+                    "to_status": r.to_status,
+                    "changed_at": _as_aware(r.changed_at),
+                }
                 for r in rows
             ]
 
-    # -- staff tasks and outbox ------------------------------------------------------------
+    # -- staff tasks and outbox --------------------------------------------------
 
     @_guarded("staff task write")
     def upsert_staff_task(self, task: StaffTask) -> None:
@@ -455,8 +500,9 @@ class SqlCRM(CRMConnector):
                 )
             )
             if row is None:
-                row = CRMStaffTask(intake_id=task.intake_id, kind=task.kind,
-                                   created_at=now)
+                row = CRMStaffTask(
+                    intake_id=task.intake_id, kind=task.kind, created_at=now
+                )
                 session.add(row)
             row.queue = str(task.queue)
             row.owner = task.owner
@@ -472,9 +518,15 @@ class SqlCRM(CRMConnector):
             if intake_id:
                 query = query.where(CRMStaffTask.intake_id == intake_id)
             return [
-                StaffTask(intake_id=r.intake_id, kind=r.kind, queue=r.queue,
-                          owner=r.owner, status=r.status,
-                          due_at=_as_aware(r.due_at), summary=r.summary)
+                StaffTask(
+                    intake_id=r.intake_id,
+                    kind=r.kind,
+                    queue=Queue(r.queue),
+                    owner=r.owner,
+                    status=r.status,
+                    due_at=_as_aware(r.due_at),
+                    summary=r.summary,
+                )
                 for r in session.scalars(query)
             ]
 
@@ -492,8 +544,11 @@ class SqlCRM(CRMConnector):
                 if row.status == "sent":
                     return
             else:
-                row = CRMOutbox(intake_id=message.intake_id,
-                                template_id=message.template_id, created_at=now)
+                row = CRMOutbox(
+                    intake_id=message.intake_id,
+                    template_id=message.template_id,
+                    created_at=now,
+                )
                 session.add(row)
             row.template_version = message.template_version
             row.channel = message.channel
@@ -508,11 +563,22 @@ class SqlCRM(CRMConnector):
             if intake_id:
                 query = query.where(CRMOutbox.intake_id == intake_id)
             return [
-                OutboundMessage(intake_id=r.intake_id, template_id=r.template_id,
-                                template_version=r.template_version,
-                                channel=r.channel, text=r.text, status=r.status)
+                OutboundMessage(
+                    intake_id=r.intake_id,
+                    template_id=r.template_id,
+                    template_version=r.template_version,
+                    channel=r.channel,
+                    text=r.text,
+                    status=r.status,
+                )
                 for r in session.scalars(query)
             ]
+
+
+def insert_history() -> Any:
+    from sqlalchemy import insert
+
+    return insert(CRMStatusChange)
 
 
 def _name_key(name: str) -> str:
@@ -525,23 +591,35 @@ def _name_key(name: str) -> str:
 
 def _patient_model(row: CRMPatient) -> PatientRecord:
     return PatientRecord(
-        patient_key=row.patient_key, first_name=row.first_name,
-        last_name=row.last_name, date_of_birth=row.date_of_birth, phone=row.phone,
-        email=row.email, portal_account=row.portal_account,
+        patient_key=row.patient_key,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        date_of_birth=row.date_of_birth,
+        phone=row.phone,
+        email=row.email,
+        portal_account=row.portal_account,
     )
 
 
 def _intake_model(row: CRMIntake) -> CRMFields:
-    return CRMFields(
-        intake_id=row.intake_id, patient_key=row.patient_key, source=row.source,
-        received_at=_as_aware(row.received_at), request_type=row.request_type,
-        urgency=row.urgency, patient_status=row.patient_status, queue=row.queue,
-        owner=row.owner, status=IntakeStatus(row.status),
+    # Validation turns the stored strings back into the vocabulary's enums.
+    return CRMFields.model_validate(dict(
+        intake_id=row.intake_id,
+        patient_key=row.patient_key,
+        source=row.source,
+        received_at=_as_aware(row.received_at),
+        request_type=row.request_type,
+        urgency=row.urgency,
+        patient_status=row.patient_status,
+        queue=row.queue,
+        owner=row.owner,
+        status=IntakeStatus(row.status),
         missing_information=[MissingDetail(m) for m in row.missing_information or []],
         stop_automation=row.stop_automation,
         response_due_at=_as_aware(row.response_due_at),
-        follow_up_outcome=row.follow_up_outcome, referral_source=row.referral_source,
-    )
+        follow_up_outcome=row.follow_up_outcome,
+        referral_source=row.referral_source,
+    ))
 
 
 def load_crm() -> CRMConnector:

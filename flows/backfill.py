@@ -8,7 +8,8 @@ a file path and sizes; the requests' content never enters Prefect.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -23,7 +24,7 @@ from intake.backfill import (
     plan_chunks,
     process_chunk,
 )
-from intake.errors import phi_safe
+from intake.errors import IntakeError, phi_safe
 from tasks._common import EXTERNAL
 
 
@@ -44,17 +45,21 @@ def backfill(source: str, chunk_lines: int = 2000,
              max_in_flight: int = 2) -> dict[str, Any]:
     """Import every request under ``source`` (a .jsonl file or a folder of them)."""
     logger = get_run_logger()
+    # Create the app tables and migrate the CRM here, once, before parallel
+    # workers (threads or Dask processes) open their own connections.
+    store, crm = runtime.store(), runtime.crm()
+    getattr(crm, "engine", None)
     files = input_files(Path(source))
     backfill_id = backfill_id_for(files, chunk_lines)
-    done = finished_chunks(runtime.store(), backfill_id)
+    done = finished_chunks(store, backfill_id)
     chunks = list(plan_chunks(files, chunk_lines))
     todo = [c for c in chunks if c.chunk_no not in done]
     logger.info("backfill %s: %d chunks, %d already done", backfill_id,
                 len(chunks), len(chunks) - len(todo))
-    progress = create_progress_artifact(
+    progress = cast(UUID, create_progress_artifact(
         progress=100.0 * (len(chunks) - len(todo)) / max(1, len(chunks)),
         key="backfill-progress", description=f"Backfill {backfill_id}",
-    )
+    ))
 
     totals = {"requests": 0, "needs_review": 0, "failed_chunks": 0}
     in_flight: list[Any] = []
@@ -63,13 +68,17 @@ def backfill(source: str, chunk_lines: int = 2000,
     def collect(futures: list[Any]) -> None:
         nonlocal finished
         for future in futures:
-            state = future.state
-            if state.is_completed():
+            try:
                 outcome = future.result()
+            except IntakeError as exc:  # a safe message: step and error type
+                logger.warning("backfill chunk failed: %s", exc)
+                totals["failed_chunks"] += 1
+            except Exception as exc:  # noqa: BLE001 - counted, never raised
+                logger.warning("backfill chunk failed (%s)", type(exc).__name__)
+                totals["failed_chunks"] += 1
+            else:
                 totals["requests"] += outcome["requests"]
                 totals["needs_review"] += outcome["needs_review"]
-            else:
-                totals["failed_chunks"] += 1
             finished += 1
         update_progress_artifact(progress, 100.0 * finished / max(1, len(chunks)))
 

@@ -9,7 +9,7 @@ so no patient data leaves with it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 AUTOMATION_NAME = "intake-review-waiting"
 BLOCK_NAME = "intake-review-alerts"
@@ -27,7 +27,7 @@ def save_webhook_block(url: str, name: str = BLOCK_NAME,
     """Save a webhook notification block that posts ``subject`` and ``body``."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
-    block = CustomWebhookNotificationBlock(
+    block = cast(Any, CustomWebhookNotificationBlock)(
         name="intake-review-alerts", url=url, method="POST",
         json_data={"subject": "{{subject}}", "body": "{{body}}"},
         allow_private_urls=allow_private_urls,
@@ -42,7 +42,7 @@ def ensure_review_automation(block_name: str = BLOCK_NAME,
     from prefect.automations import Automation, EventTrigger, SendNotification
     from prefect.blocks.core import Block
 
-    block = Block.load(f"{notification_type}/{block_name}")
+    block = cast(Any, Block.load(f"{notification_type}/{block_name}"))
     for existing in _automations_named(AUTOMATION_NAME):
         existing.delete()
     automation = Automation(
@@ -55,7 +55,7 @@ def ensure_review_automation(block_name: str = BLOCK_NAME,
                            "prefect.resource.name": ["intake-request",
                                                      "intake-routing-audit",
                                                      "routing-audit"]},
-            posture="Reactive",
+            posture=cast(Any, "Reactive"),
             threshold=1,
         ),
         actions=[SendNotification(block_document_id=block._block_document_id,

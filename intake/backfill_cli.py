@@ -5,20 +5,29 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 
 
 def run_backfill(source: Path, chunk_lines: int, in_flight: int,
                  use_dask: bool) -> dict[str, Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.progress import TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from flows.backfill import backfill
     from intake import runtime
-    from intake.backfill import backfill_id_for, finished_chunks, input_files
-    from intake.backfill import plan_chunks
+    from intake.backfill import (
+        backfill_id_for,
+        finished_chunks,
+        input_files,
+        plan_chunks,
+    )
     from intake.prefect_env import ensure_server
 
     ensure_server()
@@ -33,7 +42,8 @@ def run_backfill(source: Path, chunk_lines: int, in_flight: int,
     if use_dask:
         from prefect_dask import DaskTaskRunner
 
-        flow = backfill.with_options(task_runner=DaskTaskRunner(cluster_kwargs={
+        runner = cast(Any, DaskTaskRunner)
+        flow = backfill.with_options(task_runner=runner(cluster_kwargs={
             "n_workers": in_flight, "processes": True, "threads_per_worker": 1,
         }))
 

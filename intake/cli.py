@@ -7,10 +7,9 @@ need them, so ``intake classify`` starts fast and needs no server.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -140,7 +139,7 @@ def _submit_and_wait(intake_ids: list[str], wait: float,
     for intake_id in intake_ids:
         while True:
             try:
-                runs[intake_id] = run_deployment(
+                runs[intake_id] = cast(Any, run_deployment)(
                     deployment, parameters={"intake_id": intake_id}, timeout=0,
                     tags=["intake"],
                 )
@@ -520,4 +519,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

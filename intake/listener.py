@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 logger = logging.getLogger("intake.listener")
@@ -33,7 +33,7 @@ def register_deployment() -> UUID:
         description="Live requests run in-process by `intake listen`.",
         tags=["intake", "live"],
     )
-    return deployment.apply()
+    return cast(UUID, cast(Any, deployment).apply())
 
 
 class Listener:

@@ -9,6 +9,7 @@ the form and the run records it. A review opened by a run without deployment
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -45,7 +46,7 @@ def decide(intake_id: str, form: dict[str, Any]) -> str:
         from prefect.flow_runs import resume_flow_run
 
         try:
-            resume_flow_run(review.flow_run_id, run_input=form)
+            resume_flow_run(UUID(review.flow_run_id), run_input=form)
         except Exception as exc:  # noqa: BLE001 - the server refused the input
             raise ReviewRefused(
                 f"the server refused the resume ({type(exc).__name__})"
@@ -65,5 +66,5 @@ def _is_paused(flow_run_id: str) -> bool:
     from prefect import get_client
 
     with get_client(sync_client=True) as client:
-        state = client.read_flow_run(flow_run_id).state
+        state = client.read_flow_run(UUID(flow_run_id)).state
     return state is not None and state.is_paused()

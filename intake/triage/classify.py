@@ -177,9 +177,12 @@ def clinician_sender(doc: Doc, record: IntakeRecord) -> bool:
     """A clinician or their office sends or asks about a referral."""
     if record.channel is Channel.REFERRAL or record.referring_provider:
         return True
-    return bool(
-        doc.counted_hits(doc.lex.status["referring_provider"], _ALL_PARTS, request=True)
-    )
+    st = doc.lex.status
+    if doc.counted_hits(st["professional"], _ALL_PARTS, request=True):
+        # An attorney's or pharmacy's office writes like a clinician's ("our
+        # client", "contact our office") but is not one (contract: unknown).
+        return False
+    return bool(doc.counted_hits(st["referring_provider"], _ALL_PARTS, request=True))
 
 
 def _caregiver_score(doc: Doc) -> int:

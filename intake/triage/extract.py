@@ -493,15 +493,37 @@ def _national(number: phonenumbers.PhoneNumber) -> str:
     return str(number.national_number)
 
 
+# A local number written without its area code ("call me at 555-0142"):
+# still a number the front desk can call back (contract: any phone number).
+_LOCAL = re.compile(r"(?<![\w+.\-/$(])([2-9]\d{2})[ .\-](\d{4})(?![\w\-/.]\d|[\w\-/])")
+# Words right before a number that make it something else than a phone.
+_NOT_A_PHONE = re.compile(
+    r"(?:fax|account|acct|member|policy|claim|npi|mrn|id|i'd|group|invoice|order|"
+    r"ref|reference|#|no\.)\W{0,6}(?:(?:no|number|num|is)\W{0,4})?$"
+)
+
+
 def phone_numbers(text: str, exclude: set[str]) -> list[str]:
     """Phone numbers in ``text`` (national digits), not fax lines or ``exclude``."""
     found = []
+    spans: list[tuple[int, int]] = []
     for m in phonenumbers.PhoneNumberMatcher(text, "US"):
+        spans.append((m.start, m.end))
         if _FAX.search(text[max(0, m.start - 24) : m.start].lower()):
             continue
         national = _national(m.number)
         if national not in exclude:
             found.append(national)
+    local_exclude = {n[-7:] for n in exclude}
+    for m in _LOCAL.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in spans):
+            continue  # the last digits of a full number found above
+        before = text[max(0, m.start() - 24) : m.start()].lower()
+        if _FAX.search(before) or _NOT_A_PHONE.search(before):
+            continue
+        local = m.group(1) + m.group(2)
+        if local not in local_exclude:
+            found.append(local)
     found.extend(d for d in spoken_phone_numbers(text) if d not in exclude)
     return found
 

@@ -376,7 +376,10 @@ def lexicon() -> Lexicon:
         "present",
         "hypothetical",
         "hypothetical_exceptions",
+        "stated_intent",
         "unrelated_person",
+        "acquaintance",
+        "patient_of_practice",
         "figurative",
         "injection",
     ):
@@ -453,6 +456,7 @@ def lexicon() -> Lexicon:
         "visit_reasons",
         "change_existing",
         "insurance_document_request",
+        "coverage_question",
     ):
         lex.details[key] = compile_list(details.get(key, []), "details.yaml")
     # "appointment for <reason>", unless the words after "for" are a time or

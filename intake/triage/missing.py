@@ -145,7 +145,10 @@ def has_referral_documents(record: IntakeRecord, lex: Lexicon) -> bool:
 def insurance_document_request(doc: Doc) -> bool:
     """An insurance card submission or change of insurance (not a coverage or
     prior-authorisation question)."""
-    regex = doc.lex.details["insurance_document_request"]
+    details = doc.lex.details
+    if doc.counted_hits(details["coverage_question"], _SENDER_PARTS, request=True):
+        return False  # contract: coverage and PA questions never need a card
+    regex = details["insurance_document_request"]
     return bool(doc.counted_hits(regex, _SENDER_PARTS, request=True))
 
 

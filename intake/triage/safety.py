@@ -20,14 +20,17 @@ medicines, context).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from intake.models import Reason, Urgency
 from intake.triage.lexicon import Group
-from intake.triage.text import Doc, Hit
+from intake.triage.text import Context, Doc, Hit
 
 # Groups of the emergency and urgent lists that are safety language too.
 _SAFETY_GROUPS = frozenset({"suicidal", "overdose", "threat", "abuse_neglect"})
+# Groups whose phrase still counts inside an "if" clause when the sender
+# states their own intent: a conditional threat is a threat.
+_INTENT_GROUPS = frozenset({"suicidal", "threat"})
 # Urgent groups that are not a symptom report by themselves.
 _NOT_SYMPTOM_GROUPS = frozenset({"see_urgently", "declared_emergency"})
 _SENDER_PARTS = ("subject", "reason", "body")
@@ -78,12 +81,12 @@ def _scan_groups(
     judged = []
     for group in groups:
         for hit in doc.find(group.regex, _SENDER_PARTS, group.name, group.label):
-            ctx = doc.context(hit.start, hit.end)
+            ctx = doc.clinical_context(hit.start, hit.end)
             if ctx.figurative:
                 continue
             if group.ignore_in_instructions and ctx.injected:
                 continue
-            counts = ctx.counts
+            counts = ctx.counts or _conditional_intent(doc, group, hit, ctx)
             screen.findings.append(
                 Finding(kind, group.name, group.label, hit.phrase, ctx.describe())
             )
@@ -102,6 +105,17 @@ def _scan_groups(
             if group.name in _SAFETY_GROUPS and not ctx.unrelated:
                 screen.safety_language = True
     return judged
+
+
+def _conditional_intent(doc: Doc, group: Group, hit: Hit, ctx: Context) -> bool:
+    """A threat or self-harm phrase that only an "if" suppresses, said as the
+    sender's own intent ("if you call again I'm going to ... hurt someone")."""
+    if group.name not in _INTENT_GROUPS or not ctx.hypothetical:
+        return False
+    only_hypothetical = Context(hypothetical=True, injected=ctx.injected)
+    if replace(ctx, negated_clinically=False) != only_hypothetical:
+        return False
+    return doc.stated_intent(hit.start)
 
 
 def _passing_appointment_reason(doc: Doc, hit: Hit) -> bool:
@@ -130,7 +144,7 @@ def _symptom_score(doc: Doc, screen: SafetyScreen) -> int:
                 continue
             if _passing_appointment_reason(doc, hit):
                 continue
-            ctx = doc.context(hit.start, hit.end)
+            ctx = doc.clinical_context(hit.start, hit.end)
             if not ctx.counts:
                 continue
             screen.findings.append(
@@ -146,7 +160,7 @@ def _infant_fever(doc: Doc) -> Hit | None:
     if not ages:
         return None
     for fever in doc.find(lex["infant_fever"], _SENDER_PARTS):
-        if not doc.context(fever.start, fever.end).counts:
+        if not doc.clinical_context(fever.start, fever.end).counts:
             continue
         slo, shi = doc.sentence_of(fever.start, fever.end)
         if any(slo <= a.start < shi for a in ages):

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
 from intake.triage.lexicon import INDEX, Lexicon, Matcher
@@ -84,6 +84,26 @@ _SHORT_FORMS = {
     "asap": "as soon as possible",
 }
 _SHORT_RE = re.compile(r"\b(" + "|".join(_SHORT_FORMS) + r")\b")
+# "ID" after these words is an identifier, not "I'd" ("member ID", "photo ID").
+_ID_LABEL = re.compile(
+    r"(member|patient|photo|group|subscriber|policy|user|account|login|student|"
+    r"provider|tax|insurance|medicare|medicaid|caller|email|state|employee|"
+    r"claim|plan|chart|mrn|card|your|my|his|her|the|an|valid|government)\W{0,2}$"
+)
+
+
+_ID_VALUE = re.compile(r"\s?(:|#|-|number\b|no\b|num\b|is [a-z]*\d)")
+
+
+def _short_form(match: re.Match[str]) -> str:
+    word = match.group(1)
+    if word == "id":
+        before = match.string[max(0, match.start() - 16) : match.start()]
+        if _ID_LABEL.search(before) or _ID_VALUE.match(match.string, match.end()):
+            return word
+    return _SHORT_FORMS[word]
+
+
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _SOFT_WRAP_MIN = 60  # a line this long without end punctuation was wrapped
 # A line ending with one of these words goes on in the next line.
@@ -273,7 +293,7 @@ def normalize(text: str) -> str:
     text = _join_lines(_fold(strip_html(text)))
     text = text.lower()
     text = _CONTRACTION.sub(r"\1't", text)
-    text = _SHORT_RE.sub(lambda m: _SHORT_FORMS[m.group(1)], text)
+    text = _SHORT_RE.sub(_short_form, text)
     text = _FILLER.sub("", text)
     return _SPELLED.sub(_join_spelled, text)
 
@@ -535,6 +555,14 @@ class Doc:
             )
         return sorted(spans)
 
+    @cached_property
+    def _unrelated_keys(self) -> tuple[str, ...]:
+        """Context lists that make a person unrelated to the request. An
+        acquaintance the message calls the practice's patient is not."""
+        if self.ctx("patient_of_practice"):
+            return ("unrelated_person",)
+        return ("unrelated_person", "acquaintance")
+
     def injected(self, start: int, end: int) -> bool:
         return self._overlaps(self.injection_spans, start, end)
 
@@ -614,6 +642,12 @@ class Doc:
             return True
         return False
 
+    def stated_intent(self, start: int) -> bool:
+        """The sender states their own intent in the clause of ``start``, at or
+        before it ("... I'm going to come down there and ...")."""
+        clo, _chi = self.clause_of(start)
+        return bool(self._within(self.ctx("stated_intent"), clo, start + 1))
+
     def _time_marks(self, lo: int, hi: int) -> tuple[bool, bool, bool]:
         """(historical, resolved, present) marks inside [lo, hi)."""
         resolved = self._within(self.ctx("resolved"), lo, hi)
@@ -645,6 +679,38 @@ class Doc:
                     return False, True
         return False, False
 
+    def clinical_context(self, start: int, end: int) -> Context:
+        """The context of a symptom or emergency phrase at ``start:end``.
+
+        A subject line is a headline of the body: when the body repeats the
+        phrase and every mention there is negated or over ("Re: chest pain"
+        / "the chest pain went away"), the subject's mention is read the same
+        way. (Request cues keep their own context: "Re: prior authorization"
+        still names the topic when the body says "they don't have it".)
+        """
+        ctx = self.context(start, end)
+        if not ctx.counts or self.part_at(start) != "subject":
+            return ctx
+        echo = self._body_echo(self.text[start:end])
+        return ctx if echo is None else replace(echo, injected=ctx.injected)
+
+    def _body_echo(self, phrase: str) -> Context | None:
+        """The context of ``phrase`` in the body, when every mention there is
+        negated, past or otherwise not current; None otherwise."""
+        if not phrase.strip():
+            return None
+        pattern = re.compile(rf"(?<![\w]){re.escape(phrase)}(?![\w])")
+        first: Context | None = None
+        for name, lo, hi in self.parts:
+            if name != "body":
+                continue
+            for m in pattern.finditer(self.text, lo, hi):
+                ctx = self.context(m.start(), m.end())
+                if ctx.counts:
+                    return None
+                first = first or ctx
+        return first
+
     def context(self, start: int, end: int) -> Context:
         clo, chi = self.clause_of(start, end)
         negated, negated_weakly, clinical = self._negation(start, end, clo, chi)
@@ -653,10 +719,13 @@ class Doc:
             start, clo, "hypothetical"
         )
         slo, _shi = self.sentence_of(start, end)
-        unrelated = bool(self._within(self.ctx("unrelated_person"), clo, chi)) or any(
-            e <= start
-            for _s, e in self._within(self.ctx("unrelated_person"), slo, start)
-        )
+        unrelated = False
+        for key in self._unrelated_keys:
+            spans = self.ctx(key)
+            unrelated = unrelated or bool(self._within(spans, clo, chi))
+            unrelated = unrelated or any(
+                e <= start for _s, e in self._within(spans, slo, start)
+            )
         return Context(
             negated=negated,
             negated_weakly=negated_weakly and not negated,

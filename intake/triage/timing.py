@@ -119,7 +119,9 @@ def _build_patterns(lex: Lexicon) -> _Patterns:
     return _Patterns(
         today=re.compile(rf"\b(?:{_alternation(t['today'])})\b"),
         tomorrow=re.compile(
-            r"(?<!la )(?<!de )(?<!por )\b(?:" + _alternation(t["tomorrow"]) + r")\b"
+            # "de la manana" / "por la manana" is the morning; "mi cita de
+            # manana" is tomorrow's appointment.
+            r"(?<!la )(?<!muy de )(?<!por )\b(?:" + _alternation(t["tomorrow"]) + r")\b"
         ),
         this_week=re.compile(rf"\b(?:{_alternation(t['this_week'])})\b"),
         weekday=re.compile(
@@ -293,7 +295,7 @@ _LEFT = re.compile(
     r"|(?:me|le|nos) quedan? (?:\w+ ){0,2}?"
     + _NUM
     + r" (dosis|pastillas|dias|tabletas|"
-    r"pildoras)\b"
+    r"pildoras|pills?|tablets?|days?|doses?)\b"
     r"|como para " + _NUM + r"(?: (?:o|a) " + _NUM + r")? dias\b"
 )
 _WEEKS = re.compile(r"\b(weeks?|semanas?)\b")
