@@ -342,6 +342,19 @@ class Lexicon:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is 100x faster
 
 
+@lru_cache(maxsize=1)
+def misspellings() -> dict[str, str]:
+    """Common misspellings and their words (context.yaml ``misspellings``).
+
+    Read once per process: text normalisation is cached too, so a changed
+    list needs a restart (``lexicon.cache_clear()`` does not reload it).
+    """
+    data = _load("context.yaml").get("misspellings") or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config/{_TRIAGE_DIR}/context.yaml: misspellings must map")
+    return {str(k).lower(): str(v).lower() for k, v in data.items()}
+
+
 def _load(name: str) -> dict[str, Any]:
     path = config_path(f"{_TRIAGE_DIR}/{name}")
     try:
@@ -457,6 +470,7 @@ def lexicon() -> Lexicon:
         "change_existing",
         "insurance_document_request",
         "coverage_question",
+        "insurance_non_answers",
     ):
         lex.details[key] = compile_list(details.get(key, []), "details.yaml")
     # "appointment for <reason>", unless the words after "for" are a time or
@@ -479,7 +493,7 @@ def lexicon() -> Lexicon:
         )
 
     lex.timing = _load("timing.yaml")
-    for key in ("deadline_cues", "referral_cues", "target_slot_cues"):
+    for key in ("deadline_cues", "referral_cues", "target_slot_cues", "confirm_only"):
         lex.timing_cues[key] = compile_list(lex.timing.get(key, []), "timing.yaml")
     manager = _load("manager_topics.yaml")
     for key in ("complaint", "privacy", "legal_claim", "legal_party"):

@@ -82,10 +82,17 @@ def has_date_of_birth(
 
 
 def has_insurance(record: IntakeRecord, lex: Lexicon, texts: list[str]) -> bool:
-    """An insurance or payment note ("self-pay" counts as given)."""
-    if record.insurance_note and record.insurance_note.strip():
-        return True
+    """An insurance or payment note ("self-pay" counts as given), or an
+    insurance card attached."""
     keys = ("payers", "self_pay", "insurance_mentions")
+    note = normalize(record.insurance_note or "")
+    if note.strip():
+        # "I'll have to check and call you back" answers nothing.
+        named = any(lex.details[k].search(note) for k in keys)
+        if named or not lex.details["insurance_non_answers"].search(note):
+            return True
+    if any(is_insurance_card(a.filename or "", lex) for a in record.attachments):
+        return True
     return any(lex.details[k].search(t) for t in texts for k in keys)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
-from intake.triage.lexicon import INDEX, Lexicon, Matcher
+from intake.triage.lexicon import INDEX, Lexicon, Matcher, misspellings
 
 Pattern = Matcher | re.Pattern[str]
 
@@ -283,6 +283,25 @@ def _join_spelled(match: re.Match[str]) -> str:
     return letters if len(letters) >= 3 else match.group(0)
 
 
+@lru_cache(maxsize=1)
+def _misspelling_re() -> re.Pattern[str] | None:
+    words = misspellings()
+    if not words:
+        return None
+    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternation})(?![\w'])")
+
+
+def _respell(text: str) -> str:
+    """Common misspellings ("apointment", "perscription") as the vocabulary
+    spells them, so every list matches them without listing each variant."""
+    regex = _misspelling_re()
+    if regex is None:
+        return text
+    words = misspellings()
+    return regex.sub(lambda m: words[m.group()], text)
+
+
 @lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Lower case, no accents or HTML, straight quotes, restored contractions.
@@ -294,6 +313,7 @@ def normalize(text: str) -> str:
     text = text.lower()
     text = _CONTRACTION.sub(r"\1't", text)
     text = _SHORT_RE.sub(_short_form, text)
+    text = _respell(text)
     text = _FILLER.sub("", text)
     return _SPELLED.sub(_join_spelled, text)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from intake.models import IntakeRecord, Reason, RequestType
-from intake.triage.lexicon import Lexicon
+from intake.triage.lexicon import Lexicon, Matcher
 from intake.triage.safety import SafetyScreen
 from intake.triage.text import Doc
 
@@ -263,12 +263,21 @@ def business_days(today: date, days: int) -> int:
     return count
 
 
+def _whole(regex: Matcher, phrase: str) -> bool:
+    found = regex.search(phrase)
+    return found is not None and found.group() == phrase
+
+
 def _appointment_to_move(
     doc: Doc, refs: list[DateRef], today: date | None, max_business_days: int
 ) -> DateRef | None:
-    if not doc.counted_hits(
+    changes = doc.counted_hits(
         doc.lex.details["change_existing"], _SENDER_PARTS, request=True
-    ):
+    )
+    # Confirming an appointment moves nothing: only a change or a
+    # cancellation is time-bound (contract: "an appointment ... to move").
+    confirm = doc.lex.timing_cues["confirm_only"]
+    if all(_whole(confirm, h.phrase) for h in changes):
         return None
     targets = doc.spans("timing:target", doc.lex.timing_cues["target_slot_cues"])
     for ref in refs:

@@ -29,8 +29,9 @@ CASES: list[dict[str, Any]] = [
     json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()
 ]
 ENVELOPE = ("id", "channel", "received_at", "payload")
-# Capture plus triage of one message; the lexicons load once per process
-# before timing starts (the fixture below), so this is the per-message cost.
+# CPU seconds for capture plus triage of one message (CPU time, because the
+# CI machine is shared and its wall clock is noisy). The lexicons load once
+# per process before timing starts (the fixture below).
 BUDGET_SECONDS = 1.0
 
 # Found by this corpus; the fix belongs to triage or capture owners.
@@ -61,10 +62,10 @@ def _lexicons_loaded() -> None:
 
 
 def _capture_and_triage(case: dict[str, Any]) -> tuple[IntakeRecord, Any, float]:
-    started = time.perf_counter()
+    started = time.process_time()
     record = capture_request({key: case[key] for key in ENVELOPE})
     result = triage(record)
-    return record, result, time.perf_counter() - started
+    return record, result, time.process_time() - started
 
 
 def test_the_corpus_has_over_100_requests_on_every_channel_with_valid_floors():

@@ -23,6 +23,8 @@ from intake.models import CaptureProblem, IntakeRecord
 from intake.triage import triage
 from tests.hardening.hostile import record_problems
 
+# CPU seconds for capture plus triage (CPU time: the shared CI machine's wall
+# clock is noisy; a hang or a quadratic parse shows in either).
 BUDGET_SECONDS = 1.0
 SENDER = "From: Nora Quill <nora.quill@example.com>\n"
 HEADERS = (
@@ -172,10 +174,10 @@ def _run(raw: str | bytes) -> tuple[IntakeRecord, float]:
     request: Any = email_line(raw) if isinstance(raw, bytes) else {
         "id": "hostile-1", "channel": "email",
         "received_at": "2026-11-24T09:15:00-06:00", "payload": {"raw": raw}}
-    started = time.perf_counter()
+    started = time.process_time()
     record = capture_request(request)
     triage(record)
-    return record, time.perf_counter() - started
+    return record, time.process_time() - started
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -229,10 +231,10 @@ class TestHtmlInOtherChannels:
         # HTMLParser rescans the rest of the text for each unclosed "<": 80 KB
         # of "<a" took 6 s before capture escaped them.
         message = "<p>" + ASK + filler * 100_000
-        started = time.perf_counter()
+        started = time.process_time()
         record = capture_request(
             {"id": "hostile-2", "channel": "web_form", "payload": {"message": message}}
         )
-        assert time.perf_counter() - started < BUDGET_SECONDS
+        assert time.process_time() - started < BUDGET_SECONDS
         assert record.request_text.startswith(ASK)
         assert record_problems(record) == []
