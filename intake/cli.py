@@ -491,6 +491,25 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@app.command()
+def bench(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    sizes: Annotated[str, typer.Option(help="Backfill sizes")] = "10000,100000",
+    live: Annotated[int, typer.Option(help="Live requests to time")] = 50,
+) -> None:
+    """Print live latency, backfill throughput (bare and orchestrated), memory."""
+    import subprocess
+    import sys
+
+    from intake.settings import PROJECT_ROOT
+
+    command = [sys.executable, str(PROJECT_ROOT / "bench" / "bench.py"),
+               "--sizes", sizes, "--live", str(live)]
+    if as_json:
+        command.append("--json")
+    raise typer.Exit(subprocess.call(command, cwd=PROJECT_ROOT))
+
+
 @app.command("security-check")
 def security_check(
     env_file: Annotated[Path | None, typer.Option(

@@ -66,12 +66,27 @@ def iter_request_lines(paths: Iterable[Path]) -> Iterator[str]:
                     yield line.rstrip("\n")
 
 
+def _storable(line: str) -> str:
+    """The line as text a database can hold.
+
+    A JSON escape such as "\\ud800" decodes to a lone surrogate, which no
+    UTF-8 column accepts; a .json file read and dumped again one request per
+    line carries it raw. It is escaped back, so the line still means the same.
+    """
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
+    return line
+
+
 def ingest_lines(store: IntakeStore, lines: Iterable[str],
                  batch_id: str | None = None) -> IngestResult:
     result = IngestResult(batch_id=batch_id or f"b-{uuid.uuid4().hex[:12]}")
     for line in lines:
         intake_id, source_id, channel = intake_id_for_line(line)
-        if store.ingest(intake_id, source_id, channel, line, result.batch_id):
+        body = _storable(line)
+        if store.ingest(intake_id, source_id, channel, body, result.batch_id):
             result.new += 1
         else:
             result.already_seen += 1

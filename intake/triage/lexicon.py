@@ -393,6 +393,8 @@ def lexicon() -> Lexicon:
         "unrelated_person",
         "acquaintance",
         "patient_of_practice",
+        "represented_party",
+        "care_agency",
         "figurative",
         "injection",
     ):

@@ -578,10 +578,14 @@ class Doc:
     @cached_property
     def _unrelated_keys(self) -> tuple[str, ...]:
         """Context lists that make a person unrelated to the request. An
-        acquaintance the message calls the practice's patient is not."""
-        if self.ctx("patient_of_practice"):
-            return ("unrelated_person",)
-        return ("unrelated_person", "acquaintance")
+        acquaintance the message calls the practice's patient is not, nor a
+        care agency's client."""
+        keys = ["unrelated_person"]
+        if not self.ctx("patient_of_practice"):
+            keys.append("acquaintance")
+        if not self.ctx("care_agency"):
+            keys.append("represented_party")
+        return tuple(keys)
 
     def injected(self, start: int, end: int) -> bool:
         return self._overlaps(self.injection_spans, start, end)

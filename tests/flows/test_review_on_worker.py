@@ -101,3 +101,34 @@ def _audit(store) -> list[tuple[str, str]]:
 
     with session_scope(store.engine) as session:
         return [(r.intake_id, r.action) for r in session.scalars(select(AuditRow))]
+
+
+def test_two_workers_on_one_pool_process_each_request_once(worker, default_app):
+    import sys
+
+    from intake.prefect_env import (
+        WORK_POOL,
+        prefect_environment,
+        start_background,
+        stop_background,
+    )
+
+    start_background("worker-2", [sys.executable, "-m", "prefect", "worker",
+                                  "start", "--pool", WORK_POOL, "--type", "process",
+                                  "--limit", "2"], prefect_environment())
+    try:
+        store = default_app.store()
+        ids = ingest_lines(store, [factories.portal_reschedule(f"t-two-{n}")
+                                   for n in range(6)]).intake_ids
+        runs = [submit(intake_id) for intake_id in ids]
+        for run_id in runs:
+            assert wait_for(run_id, {"COMPLETED"}, timeout=240)
+    finally:
+        stop_background("worker-2")
+
+    crm = default_app.crm()
+    for intake_id in ids:
+        assert crm.read_intake(intake_id) is not None
+        assert len(crm.staff_tasks(intake_id)) == 1
+        captures = [a for a in _audit(store) if a == (intake_id, "captured")]
+        assert len(captures) == 1
