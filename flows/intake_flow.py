@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger
 from flows.review import await_review, describe, drafts_for
 from intake import runtime, steps
 from intake.models import ReviewKind
+from intake.store import utcnow
 from tasks.capture import capture
 from tasks.classify import classify
 from tasks.details import check_required_details
@@ -36,6 +37,10 @@ def intake_request(intake_id: str) -> str:
     """
     logger = get_run_logger()
     store = runtime.store()
+
+    # A run that dies part-way (a killed worker, a lost machine, a server
+    # restart) leaves this mark behind; the reconciler runs the request again.
+    store.mark_step(intake_id, "in_flight", {"since": utcnow().isoformat()})
 
     # Capture: the channel's payload becomes one clean intake record.
     capture(intake_id)
@@ -76,6 +81,7 @@ def intake_request(intake_id: str) -> str:
 
     # Final sync: labels, status, owner, due date and approved messages.
     final = sync_crm(intake_id)
+    store.clear_step(intake_id, "in_flight")
     logger.info("intake %s finished with status %s", intake_id, final["status"])
     return final["status"]
 

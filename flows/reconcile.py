@@ -2,13 +2,15 @@
 
 Runs on a schedule. A review that waits past its queue's response target is
 escalated (status ``escalated``, practice-manager queue) and stays resumable;
-a request that was ingested but never reached its first CRM sync (a crashed
-worker, a server restart) is run again, and its finished steps skip themselves.
+a request whose run stopped part-way (a crashed worker, a server restart)
+is run again, and its finished steps skip themselves: one that never reached
+its first CRM sync, or one whose last run left its ``in_flight`` mark and is
+not waiting for staff.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from prefect import flow, get_run_logger
 
@@ -30,13 +32,24 @@ def overdue_reviews() -> list[tuple[str, str]]:
 
 
 def unfinished_requests(older_than: timedelta) -> list[str]:
-    """Requests ingested before ``older_than`` ago that never synced to the CRM."""
+    """Requests stuck for ``older_than``: never synced to the CRM, or left
+    part-way by a run that died (its ``in_flight`` mark stayed) while no
+    review waits for staff."""
     store = runtime.store()
     cutoff = utcnow() - older_than
     stuck = []
     for intake_id, ingested_at in store.ingested_since(None):
         at = ingested_at if ingested_at.tzinfo else ingested_at.replace(tzinfo=UTC)
-        if at < cutoff and store.step_outcome(intake_id, "sync") is None:
+        if at >= cutoff:
+            continue
+        if store.step_outcome(intake_id, "sync") is None:
+            stuck.append(intake_id)
+            continue
+        mark = store.step_outcome(intake_id, "in_flight")
+        if mark is None or store.open_reviews(intake_id):
+            continue
+        since = datetime.fromisoformat(mark["since"])
+        if since < cutoff:
             stuck.append(intake_id)
     return stuck
 

@@ -9,7 +9,10 @@ skips finished work instead of repeating side effects.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -352,6 +355,7 @@ def sync_crm(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, Any]:
         follow_up_outcome=follow_up_outcome(store, intake_id),
         referral_source=record.referral_source,
     )
+    _fault_hook("sync")  # test-only; a no-op unless INTAKE_FAULT_INJECTION is set
     crm.upsert_intake(fields)
     crm.upsert_staff_task(
         StaffTask(
@@ -366,6 +370,39 @@ def sync_crm(store: IntakeStore, crm: Any, intake_id: str) -> dict[str, Any]:
                 messages=queued)
     return {"status": str(status), "queue": str(queue), "messages_queued": queued,
             "patient_match": patient["outcome"]}
+
+
+_FAULT_CALLS: dict[str, int] = {}
+
+
+def _fault_hook(point: str) -> None:
+    """Test-only fault injection: does nothing unless INTAKE_FAULT_INJECTION is set.
+
+    The reliability tests (tests/hardening/test_fault_injection.py) give a
+    worker this variable as JSON, per point: ``{"sync": {"sleep": 8}}`` pauses
+    here, between the outbox writes and the intake write, so a test can kill
+    the process mid-sync (a list, ``[0, 30]``, gives each call in this process
+    its own pause: a flow run's first and final sync); ``{"sync":
+    {"fail_times": 2}}`` makes the first two calls in this process raise a
+    transient CRM error (``"transient": false``: a permanent one). Never set
+    it in production.
+    """
+    spec = os.environ.get("INTAKE_FAULT_INJECTION")
+    if not spec:
+        return
+    fault = json.loads(spec).get(point)
+    if not fault:
+        return
+    calls = _FAULT_CALLS[point] = _FAULT_CALLS.get(point, 0) + 1
+    pause = fault.get("sleep") or 0
+    if isinstance(pause, list):
+        pause = pause[calls - 1] if calls <= len(pause) else 0
+    time.sleep(float(pause))
+    if calls <= int(fault.get("fail_times", 0)):
+        from blocks.crm import CRMError, CRMTransientError
+
+        error = CRMTransientError if fault.get("transient", True) else CRMError
+        raise error(f"injected {point} fault (call {calls})")
 
 
 def follow_up_outcome(store: IntakeStore, intake_id: str) -> str | None:

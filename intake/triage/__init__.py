@@ -121,6 +121,15 @@ def _triage(record: IntakeRecord) -> TriageResult:
 
     needs_review = decision.needs_review or screen.instruction_text or screen.doubt
     confidence = decision.confidence
+    if _text_was_cut(record):
+        # Capture keeps the first part of a very long text; what it dropped
+        # was never screened, so a person reads the whole request first.
+        needs_review = True
+        urgency = urgency.at_least(Urgency.URGENT_REVIEW)
+        queue = Queue.NURSE_REVIEW
+        stop = True
+        reasons.append(Reason(code="text_truncated",
+                              detail="part of a very long message was not read"))
     if record.capture_problem is not None:
         needs_review = True
         confidence = min(confidence, 0.3)
@@ -139,6 +148,14 @@ def _triage(record: IntakeRecord) -> TriageResult:
         reasons=reasons,
         decided_by="rules",
     )
+
+
+def _text_was_cut(record: IntakeRecord) -> bool:
+    detail = record.capture_detail or ""
+    return any(marker in detail for marker in (
+        "request_text was cut", "sender's turns were cut", "message was cut",
+        "body was cut", "note was cut", "a chat message was cut",
+        "payload text was cut", "transcript was cut"))
 
 
 def _fallback(record: IntakeRecord) -> TriageResult:

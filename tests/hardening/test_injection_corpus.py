@@ -39,8 +39,8 @@ KNOWN_GAPS = {
     "inj-151": (
         "capture keeps the first 50,000 characters and triage reads only those: "
         "an emergency written after 57,000 characters of injected text is never "
-        "seen, and the cut is only a note in capture_detail, so the request "
-        "stays routine"
+        "seen, so the request is not an emergency (at best it is flagged as cut "
+        "and sent to a nurse as urgent_review)"
     ),
 }
 
