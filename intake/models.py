@@ -216,14 +216,18 @@ class Attachment(BaseModel):
 
 
 class ContactDetails(BaseModel):
-    phones: list[str] = Field(default_factory=list)  # E.164 where parseable
+    phones: list[str] = Field(default_factory=list)  # E.164
+    # Seven-digit local numbers ("555-0142"): staff can call them, but they
+    # have no area code, so they are neither E.164 nor used for matching.
+    local_phones: list[str] = Field(default_factory=list)
     emails: list[str] = Field(default_factory=list)
     portal_account: str | None = None
     callback_method: str | None = None
 
     @property
     def reachable(self) -> bool:
-        return bool(self.phones or self.emails or self.portal_account)
+        return bool(self.phones or self.local_phones or self.emails
+                    or self.portal_account)
 
 
 class PatientIdentity(BaseModel):

@@ -55,13 +55,31 @@ def session_dir() -> Path:
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
     """A real local Prefect server for the test session (SQLite)."""
+    import atexit
+
     from intake.prefect_env import ensure_server, stop_background
 
     url = ensure_server(port=_PORT, timeout=180)
+    # Prefect's event and log workers drain at interpreter exit, before normal
+    # atexit hooks: stopping the server in an atexit hook lets them finish
+    # against a live server instead of retrying a dead one.
+    atexit.register(stop_background, "server")
     yield url
-    stop_background("runner")
-    stop_background("worker")
-    stop_background("server")
+    drain_prefect_workers()
+    for name in ("listener", "runner", "worker"):
+        stop_background(name)
+
+
+def drain_prefect_workers(timeout: float = 30) -> None:
+    """Send the events and logs Prefect still holds (before a server stops)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (EventsWorker, APILogWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception:  # noqa: BLE001 - best effort before shutdown
+            pass
 
 
 @pytest.fixture

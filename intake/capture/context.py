@@ -108,6 +108,11 @@ class CaptureContext:
         phones = self.record.contact.phones
         if number and number not in phones and len(phones) < extract.MAX_PHONES:
             phones.append(number)
+        elif number is None:
+            local = extract.local_number(value)
+            kept = self.record.contact.local_phones
+            if local and local not in kept and len(kept) < extract.MAX_PHONES:
+                kept.append(local)
 
     def add_email(self, value: str | None) -> None:
         if not value:

@@ -135,6 +135,14 @@ def normalize_phone(value: str) -> str | None:
     return _possible_e164(value)
 
 
+def local_number(value: str) -> str | None:
+    """A seven-digit local number ("555-0142") from a phone field, else None."""
+    digits = "".join(ch for ch in value.strip()[:40] if ch.isdigit())
+    if len(digits) != 7 or digits[0] in "01":
+        return None
+    return f"{digits[:3]}-{digits[3:]}"
+
+
 def spoken_digits_to_numerals(text: str) -> str:
     """Turn runs of spoken digits into numerals so phone numbers can be found."""
 

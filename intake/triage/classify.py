@@ -15,6 +15,15 @@ Known gap: the vocabulary covers English and Spanish. A message in another
 language matches no cue and comes out ``general`` with needs_staff_review
 (emergency language in it is not recognised either); more languages need
 their phrases added to config/triage/.
+
+Known gap: a bare billing or records word counts as an ask wherever it
+stands, so a story told in passing still types the request. A complaint
+("the receptionist laughed at me when I asked about my bill") comes out
+``billing`` (its queue is still the practice manager), and "what's your fax
+number, my other doctor needs to send records" comes out ``records``.
+Telling the sender's ask from a narrated past ask needs a clause-level rule
+for "when I asked about ..." that does not also hide real asks ("when I
+called about my refill they said it was sent, but ...") - not written yet.
 """
 
 from __future__ import annotations

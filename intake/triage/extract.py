@@ -515,13 +515,14 @@ def phone_numbers(text: str, exclude: set[str]) -> list[str]:
         if national not in exclude:
             found.append(national)
     local_exclude = {n[-7:] for n in exclude}
-    for m in _LOCAL.finditer(text):
-        if any(s < m.end() and m.start() < e for s, e in spans):
+    for local_match in _LOCAL.finditer(text):
+        lo, hi = local_match.span()
+        if any(s < hi and lo < e for s, e in spans):
             continue  # the last digits of a full number found above
-        before = text[max(0, m.start() - 24) : m.start()].lower()
+        before = text[max(0, lo - 24) : lo].lower()
         if _FAX.search(before) or _NOT_A_PHONE.search(before):
             continue
-        local = m.group(1) + m.group(2)
+        local = local_match.group(1) + local_match.group(2)
         if local not in local_exclude:
             found.append(local)
     found.extend(d for d in spoken_phone_numbers(text) if d not in exclude)

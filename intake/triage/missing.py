@@ -59,7 +59,12 @@ def _all_text(record: IntakeRecord) -> list[str]:
 
 
 def has_contact(record: IntakeRecord, texts: Iterable[str] | None = None) -> bool:
-    """A phone number, an email or a portal account anywhere in the request."""
+    """A phone number, an email or a portal account anywhere in the request.
+
+    Free text counts a local number without its area code ("call me at
+    555-0142"); capture keeps such a number from a structured field (a web
+    form's phone, a caller id) in ``contact.local_phones``.
+    """
     if record.contact.reachable:
         return True
     _locs, _provs, own_phones, own_domains = _practice_names()

@@ -316,13 +316,14 @@ class TestQuotedHistory:
 class TestHostileEmails:
     def test_a_20_mb_body_returns_quickly(self, make_email, email_request):
         raw = make_email("I need to reschedule my appointment please.\n" * 470_000)
-        started = time.perf_counter()
+        started = time.process_time()
         record = capture_request(email_request(raw))
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         assert record.capture_problem is CaptureProblem.PAYLOAD_TOO_LARGE
         assert record.subject == "Appointment question"
         assert len(record.request_text) <= 50_000
-        # Measured around 0.1 s; the bound is generous for a loaded CI machine.
+        # CPU time of this process (other load on the machine does not count);
+        # measured around 0.1 s.
         assert elapsed < 1.0
 
     def test_a_large_body_within_a_raised_limit_is_read_and_capped(
@@ -360,17 +361,17 @@ class TestHostileEmails:
         raw = make_email("Please call me back.").replace(
             f"{header}: ", f"{header}: {long_value}", 1
         )
-        started = time.perf_counter()
+        started = time.process_time()
         record = capture_request(email_request(raw))
-        assert time.perf_counter() - started < 1.0
+        assert time.process_time() - started < 1.0
         assert "998 characters" in (record.capture_detail or "")
 
     def test_many_parts_are_read_for_headers_only(self, email_request):
         parts = [f"Content-Type: text/plain\n\npart {i}" for i in range(1_000)]
         raw = HEADERS + multipart("mixed", *parts)
-        started = time.perf_counter()
+        started = time.process_time()
         record = capture_request(email_request(raw))
-        assert time.perf_counter() - started < 1.0
+        assert time.process_time() - started < 1.0
         assert record.capture_problem is CaptureProblem.UNPARSEABLE_EMAIL
 
     def test_script_in_an_html_email_is_never_stored(self, email_request):

@@ -186,3 +186,14 @@ class TestEmailsNamesInsurance:
             ("Mateo Ruiz", "10/02/2016"),
             ("Ana Ruiz", "22/09/2018"),
         ]
+
+
+def test_a_local_number_in_a_phone_field_is_kept_as_contact():
+    from intake.capture import capture_request
+
+    record = capture_request({"id": "t-local", "channel": "web_form", "payload": {
+        "fields": {"first_name": "Iris", "phone": "555-0142"},
+        "message": "Please call me about my bill."}})
+    assert record.contact.phones == []  # no area code: not E.164
+    assert record.contact.local_phones == ["555-0142"]
+    assert record.contact.reachable

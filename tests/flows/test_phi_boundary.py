@@ -68,7 +68,9 @@ def sweep(markers: list[str]) -> list[str]:
     return hits
 
 
-def test_no_marker_reaches_prefect_from_any_flow_path(prefect_server, app, caplog):
+def test_no_marker_reaches_prefect_from_any_flow_path(
+    prefect_server, app, caplog, monkeypatch
+):
     lines = [
         factories.web_form_urgent(
             "t-phi-1", first=MARKERS["first"], last=MARKERS["last"],
@@ -95,6 +97,37 @@ def test_no_marker_reaches_prefect_from_any_flow_path(prefect_server, app, caplo
     runtime.use(crm=broken)
     state = intake_request(ids[1], return_state=True)
     assert state.is_failed()
+    runtime.use(crm=app.crm)
+
+    # A forced parser error whose message quotes the payload: capture keeps
+    # the request and records only the error's type.
+    from intake.capture import dispatch
+    from intake.models import CaptureProblem, Channel
+
+    def exploding_parser(payload, ctx):
+        raise ValueError(f"cannot parse {MARKERS['email']} {MARKERS['first']}")
+
+    monkeypatch.setitem(dispatch.CHANNEL_PARSERS, Channel.WEB_FORM, exploding_parser)
+    (parsed_id,) = ingest_lines(app.store, [factories.web_form_urgent(
+        "t-phi-4", first=MARKERS["first"], last=MARKERS["last"],
+        email=MARKERS["email"], symptom=MARKERS["symptom"])]).intake_ids
+    assert intake_request(parsed_id, return_state=True).is_completed()
+    assert app.store.record(parsed_id).capture_problem is (
+        CaptureProblem.MALFORMED_PAYLOAD)
+    monkeypatch.undo()
+
+    # A forced validation error: pydantic's message quotes the invalid value.
+    from sqlalchemy import update
+
+    from intake.store import IntakeRecordRow, session_scope
+
+    corrupt = {**app.store.record(ids[0]).model_dump(mode="json"),
+               "received_at": f"{MARKERS['dob']} {MARKERS['first']}"}
+    with session_scope(app.store.engine) as session:
+        session.execute(update(IntakeRecordRow).where(
+            IntakeRecordRow.intake_id == ids[0]).values(record=corrupt))
+    state = intake_request(ids[0], return_state=True)
+    assert state.is_failed() and "ValidationError" in (state.message or "")
     _flush_logs()
 
     assert sweep(list(MARKERS.values())) == []

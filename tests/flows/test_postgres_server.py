@@ -15,6 +15,7 @@ import pytest
 
 from intake.ingest import ingest_lines
 from tests import factories
+from tests.conftest import drain_prefect_workers
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.slow]
 
@@ -81,6 +82,8 @@ def test_intake_flow_runs_against_a_prefect_server_on_postgresql(
                                 ).intake_ids
     with temporary_settings(updates={PREFECT_API_URL: url}):
         state = intake_request(intake_id, return_state=True)
+        # Events and logs for this server go out before the fixture stops it.
+        drain_prefect_workers()
 
     assert state.is_completed()
     assert app.crm.read_intake(intake_id).queue == "front_desk"
