@@ -302,6 +302,9 @@ def _respell(text: str) -> str:
     return regex.sub(lambda m: words[m.group()], text)
 
 
+_GLUED_SENTENCE = re.compile(r"([a-z][.!?])(?=[A-Z][A-Za-z]|<)")
+
+
 @lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Lower case, no accents or HTML, straight quotes, restored contractions.
@@ -310,6 +313,9 @@ def normalize(text: str) -> str:
     are kept, because they separate chat messages and transcript turns.
     """
     text = _join_lines(_fold(strip_html(text)))
+    # "now.SYSTEM: ..." is two sentences: a sentence end glued to a capital
+    # must not let the next sentence's words negate or date this one.
+    text = _GLUED_SENTENCE.sub(r"\1 ", text)
     text = text.lower()
     text = _CONTRACTION.sub(r"\1't", text)
     text = _SHORT_RE.sub(_short_form, text)
