@@ -27,6 +27,7 @@ from intake.models import (
     TriageResult,
     Urgency,
 )
+from intake.steps import labels_of
 
 
 def _choices(enum: type[StrEnum], blank: bool = False) -> Any:
@@ -236,8 +237,8 @@ def apply_decision(intake_id: str, kind: ReviewKind, form: dict[str, Any],
             final.request_type, final.urgency, screen.safety_language)})
     recorded = store.record_decision(
         intake_id, key, str(kind), str(decision), form["reviewer"],
-        proposed={"labels": _labels(proposed)},
-        final={"labels": _labels(final), "form": _form_fields(form)},
+        proposed={"labels": labels_of(proposed)},
+        final={"labels": labels_of(final), "form": _form_fields(form)},
         edited_text=form.get("edited_text"), note=form.get("note"),
         flow_run_id=flow_run_id,
     )
@@ -310,17 +311,6 @@ def drafts_for(intake_id: str, kind: ReviewKind) -> list[Any]:
     if kind == ReviewKind.FOLLOW_UP:
         return follow_up
     return [d for d in waiting if d not in follow_up]
-
-
-def _labels(result: TriageResult) -> dict[str, Any]:
-    return {
-        "request_type": str(result.request_type),
-        "urgency": str(result.urgency),
-        "patient_status": str(result.patient_status),
-        "queue": str(result.queue),
-        "stop_automation": result.stop_automation,
-        "missing": [str(m) for m in result.missing],
-    }
 
 
 def _form_fields(form: dict[str, Any]) -> dict[str, Any]:

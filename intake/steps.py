@@ -16,7 +16,6 @@ import time
 from datetime import datetime
 from typing import Any
 
-from intake.config import routing
 from intake.models import (
     CRMFields,
     IntakeRecord,
@@ -31,9 +30,11 @@ from intake.models import (
     Urgency,
 )
 from intake.store import IntakeStore, utcnow
+from intake.triage.routing import owner_for
 
 
-def _labels(result: TriageResult) -> dict[str, Any]:
+def labels_of(result: TriageResult) -> dict[str, Any]:
+    """The labels of a triage result (safe for Prefect and the ledger)."""
     return {
         "request_type": str(result.request_type),
         "urgency": str(result.urgency),
@@ -93,7 +94,7 @@ def classify(store: IntakeStore, intake_id: str, model: Any = None) -> dict[str,
         # The model may raise urgency or ask for review; it never lowers rules.
         result = model.assess_and_merge(record, result)
     store.save_triage(intake_id, result)
-    outcome = _labels(result)
+    outcome = labels_of(result)
     store.mark_step(intake_id, "classify", outcome)
     store.audit("system", "classified", intake_id, decided_by=result.decided_by,
                 **{k: v for k, v in outcome.items() if k != "missing"})
@@ -158,11 +159,6 @@ def route(store: IntakeStore, intake_id: str) -> dict[str, Any]:
     }
     store.mark_step(intake_id, "route", outcome)
     return outcome
-
-
-def owner_for(queue: Queue | str) -> str:
-    owners: dict[str, str] = routing().get("owners", {})
-    return owners.get(str(queue), str(queue))
 
 
 # ----------------------------------------------------------------------------
