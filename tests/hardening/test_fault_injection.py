@@ -59,9 +59,15 @@ def _use_data_dir(path: str | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def pool(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pool(
+    prefect_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Deployments, a private app database, and no worker yet."""
-    from intake.prefect_env import ensure_deployments, ensure_work_pool, stop_background
+    from intake.prefect_env import (
+        ensure_deployments,
+        ensure_work_pool,
+        stop_background,
+    )
 
     previous = os.environ.get("INTAKE_DATA_DIR")
     _use_data_dir(str(tmp_path_factory.mktemp("fault-data")))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,10 +20,9 @@ import pytest
 from intake.capture import capture_request
 from intake.models import CaptureProblem, IntakeRecord
 from intake.triage import triage
-from tests.hardening.hostile import record_problems
+from tests.hardening.hostile import cpu_timed, record_problems
 
-# CPU seconds for capture plus triage (CPU time: the shared CI machine's wall
-# clock is noisy; a hang or a quadratic parse shows in either).
+# Seconds for capture plus triage of one message (CPU time, see cpu_timed).
 BUDGET_SECONDS = 1.0
 SENDER = "From: Nora Quill <nora.quill@example.com>\n"
 HEADERS = (
@@ -76,7 +74,8 @@ def _cases() -> dict[str, Callable[[], str | bytes]]:
         "zero-width and right-to-left characters everywhere": lambda: (
             "From: \u202eNora\u200b Quill\u2066 <nora.quill@example.com>\n"
             "Subject: Re\u200dschedule \u202eplease\u202c\n\n"
-            "Can I re\u200bschedule \u2067Tuesday\u2069 to \u202eThursday\u202c?\ufeff\n"),
+            "Can I re\u200bschedule \u2067Tuesday\u2069 to "
+            "\u202eThursday\u202c?\ufeff\n"),
         "NUL bytes and form feeds in headers": lambda: (
             "From: Nora\x00 Quill <nora.quill@example.com>\n"
             "Subject: Ap\x00point\x0cment\x0b\n\n" + ASK),
@@ -88,7 +87,8 @@ def _cases() -> dict[str, Callable[[], str | bytes]]:
             SENDER + "Subject: x\n" + "".join(" folded word\n" for _ in range(100_000))
             + "\n" + ASK),
         "50,000 header lines": lambda: (
-            HEADERS + "".join(f"X-Spam-{i}: {i}\n" for i in range(50_000)) + "\n" + ASK),
+            HEADERS + "".join(f"X-Spam-{i}: {i}\n" for i in range(50_000))
+            + "\n" + ASK),
         "100 levels of forwarded message/rfc822": lambda: nested_messages(100),
         "a multipart with no closing boundary": lambda: HEADERS + multipart(
             "mixed", "Content-Type: text/plain\n\n" + ASK,
@@ -140,7 +140,8 @@ def _cases() -> dict[str, Callable[[], str | bytes]]:
         "event handlers and javascript URLs in HTML": lambda: (
             HEADERS + "Content-Type: text/html\n\n"
             "<body onload=alert(1)><a href='javascript:alert(1)'>link</a>"
-            "<img src=x onerror=alert(1)><x:y onclick=alert(1)>" + ASK + "</x:y></body>"),
+            "<img src=x onerror=alert(1)><x:y onclick=alert(1)>" + ASK
+            + "</x:y></body>"),
         "headers only, no body": lambda: HEADERS,
         "an empty raw message": lambda: "",
         "only blank lines": lambda: "\n\n\n\n",
@@ -174,10 +175,13 @@ def _run(raw: str | bytes) -> tuple[IntakeRecord, float]:
     request: Any = email_line(raw) if isinstance(raw, bytes) else {
         "id": "hostile-1", "channel": "email",
         "received_at": "2026-11-24T09:15:00-06:00", "payload": {"raw": raw}}
-    started = time.process_time()
-    record = capture_request(request)
-    triage(record)
-    return record, time.process_time() - started
+
+    def work() -> IntakeRecord:
+        record = capture_request(request)
+        triage(record)
+        return record
+
+    return cpu_timed(work, BUDGET_SECONDS)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -231,10 +235,9 @@ class TestHtmlInOtherChannels:
         # HTMLParser rescans the rest of the text for each unclosed "<": 80 KB
         # of "<a" took 6 s before capture escaped them.
         message = "<p>" + ASK + filler * 100_000
-        started = time.process_time()
-        record = capture_request(
+        record, elapsed = cpu_timed(lambda: capture_request(
             {"id": "hostile-2", "channel": "web_form", "payload": {"message": message}}
-        )
-        assert time.process_time() - started < BUDGET_SECONDS
+        ), BUDGET_SECONDS)
+        assert elapsed < BUDGET_SECONDS
         assert record.request_text.startswith(ASK)
         assert record_problems(record) == []
