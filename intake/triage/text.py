@@ -302,7 +302,7 @@ def _respell(text: str) -> str:
     return regex.sub(lambda m: words[m.group()], text)
 
 
-_GLUED_SENTENCE = re.compile(r"([a-z][.!?])(?=[A-Z][A-Za-z]|<)")
+_GLUED_SENTENCE = re.compile(r"([a-z][.!?][.!?;:]*)(?=[A-Z][A-Za-z]|[<#;*\[{])")
 
 
 @lru_cache(maxsize=4096)
