@@ -9,7 +9,12 @@ import pytest
 
 from intake import steps
 from intake.ingest import ingest_lines
-from tests.blocks.test_model_anthropic import DEV_SET, FakeAnthropic, _hostile, make_model
+from tests.blocks.test_model_anthropic import (
+    DEV_SET,
+    FakeAnthropic,
+    _hostile,
+    make_model,
+)
 
 APPROVED_WITHOUT_REVIEW = {"receipt_confirmation", "emergency_policy",
                            "scheduling_next_steps"}
