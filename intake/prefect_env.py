@@ -257,14 +257,3 @@ def ensure_listener(port: int = DEFAULT_PORT, workers: int = 4) -> int:
         [sys.executable, "-m", "intake.cli", "listen", "--workers", str(workers)],
         prefect_environment(port),
     )
-
-
-def ensure_runner(port: int = DEFAULT_PORT) -> int:
-    """Start the runner that serves the product's deployments, if not running."""
-    pid = running_pid("runner")
-    if pid is not None:
-        return pid
-    return start_background(
-        "runner", [sys.executable, "-m", "intake.cli", "serve"],
-        prefect_environment(port),
-    )

@@ -459,10 +459,12 @@ def _review(store: Any, crm: Any, rng: random.Random, intake_id: str,
     elif roll < 0.25 and proposed.urgency == Urgency.ROUTINE:
         decision = "edit"
         final = proposed.model_copy(update={"urgency": Urgency.SOON})
+    from intake.steps import labels_of
+
     store.record_decision(
         intake_id, "request-review", "request", decision, "Reviewer Example",
-        proposed={"labels": _labels(proposed)},
-        final={"labels": _labels(final), "form": {}},
+        proposed={"labels": labels_of(proposed)},
+        final={"labels": labels_of(final), "form": {}},
     )
     summary.decisions += 1
     if final is proposed:
@@ -476,14 +478,6 @@ def _review(store: Any, crm: Any, rng: random.Random, intake_id: str,
     crm.upsert_intake(fields)
     return fields
 
-
-def _labels(result: TriageResult) -> dict[str, Any]:
-    return {
-        "request_type": str(result.request_type), "urgency": str(result.urgency),
-        "patient_status": str(result.patient_status), "queue": str(result.queue),
-        "stop_automation": result.stop_automation,
-        "missing": [str(m) for m in result.missing],
-    }
 
 
 def _plant_faults(crm: Any, clock: SimulatedClock, summary: SeedSummary,

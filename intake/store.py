@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from intake.models import IntakeRecord, Reason, TriageResult
+from intake.models import IntakeRecord, TriageResult
 
 
 def utcnow() -> datetime:
@@ -574,6 +574,3 @@ def verify_audit(engine: Engine | None = None) -> tuple[bool, int, int | None]:
             count += 1
     return True, count, None
 
-
-def reasons_text(reasons: list[Reason]) -> list[str]:
-    return [str(r) for r in reasons]
